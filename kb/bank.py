@@ -1,0 +1,107 @@
+"""A bank of fiches: find the files, validate each one, then the rules that span files.
+
+Slugs and titles must be unique across the bank; a symbolic link may not lead outside the
+folder it was found in (a fiche must be reviewable in the repository).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from kb.fiche import Fiche, parse_file
+from kb.problems import ERROR, Problem
+from kb.textnorm import fold
+
+
+@dataclass
+class BankEntry:
+    """What the bank-wide rules need to know of one fiche."""
+
+    path: str
+    slug: str
+    titre: str
+    titre_line: int
+
+
+@dataclass
+class BankCheck:
+    fiches: list[Fiche] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    files: int = 0
+
+    @property
+    def invalid_paths(self) -> set[str]:
+        return {p.path for p in self.problems if p.severity == ERROR}
+
+    @property
+    def valid(self) -> list[Fiche]:
+        bad = self.invalid_paths
+        return [f for f in self.fiches if f.path not in bad]
+
+
+def find_fiche_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Problem]]:
+    """The ``.md`` files under the given files or folders, sorted, and the links refused."""
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for given in map(Path, paths):
+        if given.is_dir():
+            root = given.resolve()
+            for path in sorted(given.rglob("*.md")):
+                if any(part.startswith(".") for part in path.relative_to(given).parts):
+                    continue
+                if path.is_symlink() and not _inside(path.resolve(), root):
+                    problems.append(Problem(str(path), 1, ERROR, "lien symbolique vers un fichier hors du "
+                                                                 f"dossier {given}: copiez la fiche dans le "
+                                                                 "dépôt au lieu de la lier."))
+                    continue
+                if path.is_file():
+                    files.append(path)
+        elif given.exists():
+            files.append(given)
+        else:
+            problems.append(Problem(str(given), 1, ERROR, "fichier ou dossier introuvable."))
+    return files, problems
+
+
+def _inside(path: Path, root: Path) -> bool:
+    try:
+        path.relative_to(root)
+        return True
+    except ValueError:
+        return False
+
+
+def duplicate_problems(entries: Iterable[BankEntry]) -> list[Problem]:
+    """Errors for fiches that share a slug (case-insensitively) or a title (accents folded)."""
+    problems = []
+    by_slug: dict[str, BankEntry] = {}
+    by_title: dict[str, BankEntry] = {}
+    for entry in sorted(entries, key=lambda e: e.path):
+        first = by_slug.setdefault(entry.slug.lower(), entry)
+        if first is not entry:
+            problems.append(Problem(entry.path, 1, ERROR, f"slug « {entry.slug} » déjà utilisé par "
+                                                          f"{first.path}: renommez l'un des fichiers."))
+        key = " ".join(fold(entry.titre).split())
+        first = by_title.setdefault(key, entry)
+        if first is not entry:
+            problems.append(Problem(entry.path, entry.titre_line, ERROR,
+                                    f"même titre que {first.path}: précisez ce qui distingue cette fiche."))
+    return problems
+
+
+def check_paths(paths: Iterable[Path | str], today: dt.date | None = None) -> BankCheck:
+    """Validate every fiche under ``paths``, with the bank-wide rules."""
+    files, problems = find_fiche_files(paths)
+    result = BankCheck(problems=problems, files=len(files))
+    for path in files:
+        fiche, found = parse_file(path, today)
+        result.problems.extend(found)
+        if fiche:
+            result.fiches.append(fiche)
+    result.problems.extend(duplicate_problems(
+        BankEntry(f.path, f.slug, f.titre, f.titre_line) for f in result.fiches))
+    result.problems.sort(key=lambda p: (p.path, p.line, p.severity, p.message))
+    return result

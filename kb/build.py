@@ -1,0 +1,305 @@
+"""Incremental, atomic build of the catalog from a folder of fiches.
+
+- Incremental: each file's content hash is stored; unchanged files are not parsed again,
+  deleted files disappear, and only new or changed chunks are embedded (vectors are reused by
+  the hash of their text and model).
+- Atomic: an incremental build is one SQLite transaction on the published catalog; a full
+  build (first build, ``--force``, model or vocabulary change) writes a new file and moves it
+  into place with ``os.replace``. Either way a build that fails or is killed leaves the
+  previous catalog whole, and readers keep answering meanwhile.
+- One build at a time: a lock file in the index folder; a second build gets a clear message.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from filelock import FileLock, Timeout
+
+from kb import catalog as cat
+from kb.bank import BankEntry, duplicate_problems, find_fiche_files
+from kb.chunking import chunk_fiche
+from kb.fiche import Fiche, parse_file
+from kb.problems import ERROR, Problem
+from kb.settings import Settings
+from kb.vocab import vocab
+
+
+class BuildError(Exception):
+    pass
+
+
+@dataclass
+class BuildReport:
+    files: int = 0
+    parsed: int = 0
+    unchanged: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    invalid: int = 0
+    fiches: int = 0
+    chunks_encoded: int = 0
+    chunks_reused: int = 0
+    full: bool = False
+    seconds: float = 0.0
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.full)
+
+
+def file_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def build(settings: Settings, source: Path | None = None, embedder=None, force: bool = False,
+          strict: bool = False, log: Callable[[str], None] | None = None, today: dt.date | None = None,
+          progress: bool = False) -> BuildReport:
+    """Build or update the catalog of ``source`` (default: the bank's practices folder)."""
+    log = log or (lambda message: None)
+    index_dir = settings.index_path
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / ".build.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BuildError(f"une autre construction de l'index est en cours (verrou {lock.lock_file}): "
+                         "attendez qu'elle se termine puis relancez « kb build ».") from None
+    try:
+        return _Builder(settings, source or settings.practices_path, embedder, force, strict, log, today,
+                        progress).run()
+    finally:
+        lock.release()
+
+
+class _Builder:
+    def __init__(self, settings, source, embedder, force, strict, log, today, progress):
+        from kb.embed import Embedder
+
+        self.settings = settings
+        self.source = Path(source)
+        self.embedder = embedder or Embedder.from_settings(settings)
+        self.force = force
+        self.strict = strict
+        self.log = log
+        self.today = today
+        self.progress = progress
+        self.report = BuildReport()
+        self.path = settings.catalog_path
+
+    def rel(self, path: Path) -> str:
+        try:
+            return str(path.resolve().relative_to(self.settings.root.resolve()))
+        except ValueError:
+            return str(path)
+
+    def run(self) -> BuildReport:
+        started = time.perf_counter()
+        db, full = self.open_current()
+        existing = self.existing_fiches(db) if not full else {}
+        stored_problems = self.stored_problems(db) if not full else {}
+        files, problems = find_fiche_files([self.source])
+        self.report.files = len(files)
+        self.report.full = full
+        if len(files) > 200:
+            self.log(f"{len(files)} fichiers à examiner…")
+
+        kept: dict[str, dict] = {}  # path → existing row, unchanged
+        parsed: dict[str, tuple[Fiche, str]] = {}  # path → (fiche, hash)
+        hashes: dict[str, str] = {}
+        for path in files:
+            rel = self.rel(path)
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                problems.append(Problem(rel, 1, ERROR, f"fichier illisible ({exc.strerror or exc})."))
+                continue
+            digest = file_hash(data)
+            hashes[rel] = digest
+            old = existing.get(rel)
+            if old and old["hash"] == digest:
+                kept[rel] = old
+                continue
+            if rel in stored_problems and stored_problems[rel][0] == digest:
+                problems.extend(stored_problems[rel][1])
+                continue
+            self.report.parsed += 1
+            fiche, found = parse_file(path, self.today)
+            found = [Problem(rel, p.line, p.severity, p.message) for p in found]
+            if fiche is None:
+                problems.extend(found)
+                continue
+            fiche.path = rel
+            parsed[rel] = (fiche, digest)
+            problems.extend(p for p in found if p.severity == ERROR)
+        self.report.unchanged = len(kept)
+
+        entries = [BankEntry(rel, row["slug"], row["titre"], row["titre_line"]) for rel, row in kept.items()]
+        entries += [BankEntry(rel, f.slug, f.titre, f.titre_line) for rel, (f, _) in parsed.items()]
+        duplicates = duplicate_problems(entries)
+        problems.extend(duplicates)
+        excluded = {p.path for p in duplicates}
+        for rel in excluded:
+            kept.pop(rel, None)
+            parsed.pop(rel, None)
+
+        invalid_paths = {p.path for p in problems if p.severity == ERROR}
+        self.report.invalid = len(invalid_paths)
+        self.report.problems = sorted(problems, key=lambda p: (p.path, p.line, p.message))
+        if self.strict and invalid_paths:
+            if db is not None:
+                db.conn.close()
+            raise BuildError(f"{len(invalid_paths)} fiche(s) invalide(s): construction refusée (--strict).")
+
+        removed_ids = [row["id"] for rel, row in existing.items() if rel not in kept]
+        self.report.removed = sum(1 for rel in existing if rel not in kept and rel not in parsed)
+        self.report.updated = sum(1 for rel in parsed if rel in existing)
+        self.report.added = len(parsed) - self.report.updated
+        inserts = sorted(parsed.values(), key=lambda item: item[0].slug)
+        vectors = self.vectors_for(db, [f for f, _ in inserts])
+
+        target = db
+        if full:
+            tmp_path = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
+            target = cat.connect(tmp_path)
+            cat.create_schema(target)
+        try:
+            with target.atomic():
+                self.delete(target, removed_ids)
+                self.insert(target, inserts, vectors)
+                self.write_problems(target, problems, hashes, excluded)
+                self.write_meta(target)
+            self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
+            if full:
+                target.conn.close()
+                if db is not None:
+                    db.conn.close()
+                    db = None
+                os.replace(tmp_path, self.path)
+        except BaseException:
+            if full:
+                target.conn.close()
+                tmp_path.unlink(missing_ok=True)
+            raise
+        finally:
+            if db is not None:
+                db.conn.close()
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    # -- reading the published catalog ---------------------------------------------------------
+
+    def open_current(self):
+        """The published catalog to update in place, or (None, True) for a full build."""
+        for stale in self.path.parent.glob(f"{self.path.name}.tmp-*"):
+            stale.unlink(missing_ok=True)  # left by a killed full build; we hold the lock
+        if self.force or not self.path.exists():
+            return None, True
+        db = cat.connect(self.path)
+        try:
+            meta = cat.check_readable(db, self.path)
+        except cat.CatalogError:
+            db.conn.close()
+            raise
+        if meta.get("vocab") != vocab().digest or meta.get("model_key") != self.embedder.key:
+            self.log("Vocabulaire ou modèle modifié: reconstruction complète.")
+            db.conn.close()
+            return None, True
+        return db, False
+
+    @staticmethod
+    def existing_fiches(db) -> dict[str, dict]:
+        return {row["path"]: row for row in db.query("SELECT id, path, hash, slug, titre, titre_line FROM fiches")}
+
+    @staticmethod
+    def stored_problems(db) -> dict[str, tuple[str, list[Problem]]]:
+        out: dict[str, tuple[str, list[Problem]]] = {}
+        for row in db.query("SELECT * FROM problems WHERE hash != ''"):
+            out.setdefault(row["path"], (row["hash"], []))[1].append(
+                Problem(row["path"], row["line"], row["severity"], row["message"]))
+        return out
+
+    # -- embedding -----------------------------------------------------------------------------
+
+    def vectors_for(self, db, fiches: list[Fiche]) -> dict[str, list[tuple]]:
+        """slug → [(chunk, hash, vector bytes)], reusing stored vectors of identical chunks."""
+        key = self.embedder.key
+        planned = {f.slug: [(c, c.hash(key)) for c in chunk_fiche(f, self.settings.chunk_words)] for f in fiches}
+        wanted = {h for chunks in planned.values() for _, h in chunks}
+        known: dict[str, bytes] = {}
+        if db is not None and wanted:
+            wanted_list = sorted(wanted)
+            for start in range(0, len(wanted_list), 500):
+                part = wanted_list[start:start + 500]
+                marks = ",".join("?" * len(part))
+                for h, blob in db.execute(f"SELECT hash, vector FROM chunks WHERE hash IN ({marks})", part):
+                    known[h] = blob
+        missing: dict[str, str] = {}
+        for chunks in planned.values():
+            for chunk, h in chunks:
+                if h not in known:
+                    missing.setdefault(h, chunk.text)
+        self.report.chunks_reused = sum(1 for chunks in planned.values() for _, h in chunks if h in known)
+        if missing:
+            self.log(f"Calcul de {len(missing)} vecteurs avec le modèle {self.embedder.model_name}…")
+            encoded = self.embedder.encode_passages(list(missing.values()),
+                                                    progress=self.progress and len(missing) > 64)
+            for h, vector in zip(missing, encoded):
+                known[h] = np.asarray(vector, dtype="float32").tobytes()
+        self.report.chunks_encoded = len(missing)
+        return {slug: [(c, h, known[h]) for c, h in chunks] for slug, chunks in planned.items()}
+
+    # -- writing -------------------------------------------------------------------------------
+
+    @staticmethod
+    def delete(db, ids: list[int]) -> None:
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for table in ("facets", "chunks"):
+                db.execute(f"DELETE FROM {table} WHERE fiche_id IN ({marks})", part)
+            db.execute(f"DELETE FROM fiches WHERE id IN ({marks})", part)
+
+    def insert(self, db, inserts: list[tuple[Fiche, str]], vectors: dict) -> None:
+        for fiche, digest in inserts:
+            fiche_id = db["fiches"].insert(cat.fiche_record(fiche, digest)).last_pk
+            db["facets"].insert_all(cat.facet_rows(fiche_id, fiche))
+            db["chunks"].insert_all({"fiche_id": fiche_id, "ord": chunk.ord, "section": chunk.section,
+                                     "text": chunk.text, "hash": h, "vector": blob}
+                                    for chunk, h, blob in vectors[fiche.slug])
+
+    @staticmethod
+    def write_problems(db, problems: list[Problem], hashes: dict[str, str], bank_wide: set[str]) -> None:
+        """Problems of invalid files; the file's hash lets the next build skip re-parsing it,
+        except for files with bank-wide problems (duplicates), which depend on other files."""
+        db.execute("DELETE FROM problems")
+        invalid = {p.path for p in problems if p.severity == ERROR}
+        db["problems"].insert_all(
+            {"path": p.path, "hash": "" if p.path in bank_wide else hashes.get(p.path, ""), "line": p.line,
+             "severity": p.severity, "message": p.message}
+            for p in problems if p.path in invalid)
+
+    def write_meta(self, db) -> None:
+        meta = {
+            "schema_version": cat.SCHEMA_VERSION,
+            "vocab": vocab().digest,
+            "model_key": self.embedder.key,
+            "build_id": uuid.uuid4().hex,
+            "built_at": dt.datetime.now().isoformat(timespec="seconds"),
+            "source": str(self.source),
+        }
+        if self.report.chunks_encoded or self.report.full:
+            # describing the model loads it: only when it was (or must be) used anyway
+            meta["model"] = json.dumps(self.embedder.describe(), ensure_ascii=False)
+        db["meta"].upsert_all(({"key": k, "value": v} for k, v in meta.items()), pk="key")

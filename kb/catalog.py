@@ -1,0 +1,290 @@
+"""The SQLite catalog (through sqlite-utils): the one source of truth that search and the
+application read.
+
+Tables:
+- ``fiches``: one row per valid fiche, every field (lists and mappings as JSON), plus the
+  analyzed text (French terms) that feeds the FTS5 index ``fiches_fts``;
+- ``facets``: (fiche_id, facet, value) rows, so multi-valued facets are plain SQL;
+- ``chunks``: the parts of each fiche that are embedded, with their vectors (float32 blobs);
+- ``problems``: the invalid files of the last build and their problems;
+- ``meta``: schema version, vocabulary digest, model, build counter.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlite_utils
+
+from kb.fiche import Fiche
+from kb.textnorm import analyze
+from kb.vocab import vocab
+
+SCHEMA_VERSION = "3"
+FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
+# bm25 weights of the FTS columns, in FTS_COLUMNS order: the title says most about a fiche
+FTS_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
+JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "financements",
+               "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
+FACETS = ("thematique", "axe", "public", "type", "densite", "densite_niveau", "departement", "region",
+          "statut", "dispositif", "population_tranche", "debut_annee")
+
+
+class CatalogError(Exception):
+    """The catalog is missing, unreadable or built with other settings."""
+
+
+def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
+    path = Path(path)
+    if readonly:
+        if not path.exists():
+            raise CatalogError(f"aucun index dans {path.parent}: lancez « kb build ».")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(str(path), check_same_thread=False)
+    conn.execute("PRAGMA busy_timeout = 10000")
+    return sqlite_utils.Database(conn)
+
+
+def check_readable(db: sqlite_utils.Database, path: Path) -> dict:
+    """The meta table of a sound catalog, or a clear error saying how to repair it."""
+    try:
+        meta = {row["key"]: row["value"] for row in db["meta"].rows}
+        db.execute("SELECT count(*) FROM fiches").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise CatalogError(f"l'index {path} est illisible ou corrompu ({exc}): reconstruisez-le avec "
+                           "« kb build --force ».") from exc
+    if meta.get("schema_version") != SCHEMA_VERSION:
+        raise CatalogError(f"l'index {path} a été construit par une autre version de kb: reconstruisez-le "
+                           "avec « kb build --force ».")
+    return meta
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    db["meta"].create({"key": str, "value": str}, pk="key")
+    db["fiches"].create({
+        "id": int, "slug": str, "path": str, "hash": str, "titre": str, "titre_line": int, "resume": str,
+        "porteur": str, "debut": str, "debut_annee": int, "statut": str, "mise_a_jour": str,
+        "territoire_nom": str, "type": str, "densite": str, "densite_niveau": str, "population": int,
+        "population_tranche": str, "budget_eur": float, "licence": str, "word_count": int, "body": str,
+        **{name: str for name in JSON_FIELDS},
+        **{name: str for name in FTS_COLUMNS},
+    }, pk="id", not_null={"slug", "titre", "path", "hash"})
+    db["fiches"].create_index(["slug"], unique=True)
+    db["fiches"].create_index(["path"])
+    db["fiches"].enable_fts(FTS_COLUMNS, tokenize="unicode61 remove_diacritics 2", create_triggers=True)
+    db["facets"].create({"fiche_id": int, "facet": str, "value": str},
+                        foreign_keys=[("fiche_id", "fiches", "id")])
+    db["facets"].create_index(["facet", "value"])
+    db["facets"].create_index(["fiche_id"])
+    db["chunks"].create({"id": int, "fiche_id": int, "ord": int, "section": str, "text": str,
+                         "hash": str, "vector": bytes}, pk="id", foreign_keys=[("fiche_id", "fiches", "id")])
+    db["chunks"].create_index(["fiche_id"])
+    db["chunks"].create_index(["hash"])
+    db["problems"].create({"path": str, "hash": str, "line": int, "severity": str, "message": str})
+    db["meta"].insert({"key": "schema_version", "value": SCHEMA_VERSION})
+
+
+def fiche_record(fiche: Fiche, file_hash: str) -> dict:
+    sections = [[s.title, s.text] for s in fiche.sections]
+    body_text = "\n".join(f"{title}\n{text}" for title, text in sections)
+    record = {
+        "slug": fiche.slug, "path": fiche.path, "hash": file_hash, "titre": fiche.titre,
+        "titre_line": fiche.titre_line, "resume": fiche.resume, "porteur": fiche.porteur,
+        "debut": fiche.debut, "debut_annee": fiche.debut_annee, "statut": fiche.statut,
+        "mise_a_jour": fiche.mise_a_jour, "territoire_nom": fiche.territoire.get("nom"),
+        "type": fiche.territoire.get("type"), "densite": fiche.densite, "densite_niveau": fiche.densite_niveau,
+        "population": fiche.territoire.get("population"), "population_tranche": fiche.population_tranche,
+        "budget_eur": fiche.budget_eur, "licence": fiche.licence, "word_count": len(body_text.split()),
+        "body": fiche.body,
+        "titre_terms": " ".join(analyze(fiche.titre)),
+        "resume_terms": " ".join(analyze(fiche.resume)),
+        "mots_cles_terms": " ".join(analyze(" ; ".join(fiche.mots_cles + fiche.dispositifs))),
+        "body_terms": " ".join(analyze(body_text)),
+    }
+    values = {"sections": sections, "axes": fiche.axes, "regions": fiche.regions}
+    for name in JSON_FIELDS:
+        value = values[name] if name in values else getattr(fiche, name)
+        record[name] = json.dumps(value, ensure_ascii=False, default=str)
+    return record
+
+
+def facet_rows(fiche_id: int, fiche: Fiche) -> list[dict]:
+    pairs = [("thematique", t) for t in fiche.thematiques]
+    pairs += [("axe", a) for a in fiche.axes]
+    pairs += [("public", p) for p in fiche.publics]
+    pairs += [("type", fiche.territoire.get("type"))]
+    pairs += [("densite", fiche.densite), ("densite_niveau", fiche.densite_niveau)]
+    pairs += [("departement", d) for d in fiche.departements]
+    pairs += [("region", r) for r in fiche.regions]
+    pairs += [("statut", fiche.statut), ("population_tranche", fiche.population_tranche)]
+    pairs += [("dispositif", d) for d in fiche.dispositifs]
+    pairs += [("debut_annee", str(fiche.debut_annee))]
+    return [{"fiche_id": fiche_id, "facet": f, "value": v} for f, v in pairs if v]
+
+
+def row_to_dict(row: dict) -> dict:
+    """A ``fiches`` row with its JSON columns decoded and the index-only columns dropped."""
+    out = {k: v for k, v in row.items() if k not in FTS_COLUMNS and k != "hash"}
+    for name in JSON_FIELDS:
+        if name in out and isinstance(out[name], str):
+            out[name] = json.loads(out[name])
+    return out
+
+
+# ----------------------------------------------------------------------------- filters
+
+
+@dataclass
+class Filters:
+    """Facet filters: values of one facet are OR-ed, facets are AND-ed."""
+
+    thematiques: list[str] = field(default_factory=list)
+    axes: list[str] = field(default_factory=list)
+    publics: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    densites: list[str] = field(default_factory=list)  # 7 levels or their 3 roll-ups
+    departements: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)
+    statuts: list[str] = field(default_factory=list)
+    dispositifs: list[str] = field(default_factory=list)
+    debut_min: int | None = None
+    debut_max: int | None = None
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) not in (None, []) for f in self.__dataclass_fields__.values())
+
+    def unknown_values(self) -> list[str]:
+        """Messages for values that are in no vocabulary (a typo in a URL or a command)."""
+        v = vocab()
+        known = {
+            "thematiques": v.thematiques, "axes": v.axes, "publics": v.publics,
+            "types": v.types_territoire, "densites": {**v.densite, **v.regroupements},
+            "departements": v.departements, "regions": v.regions, "statuts": v.statuts,
+            "dispositifs": v.dispositifs,
+        }
+        return [f"valeur inconnue « {value} » pour le filtre {name}"
+                for name, table in known.items() for value in getattr(self, name) if value not in table]
+
+    def sql(self) -> tuple[str, list]:
+        """A WHERE clause over ``fiches`` (aliased ``f``) and its parameters."""
+        clauses, params = [], []
+
+        def facet_in(facets: tuple[str, ...], values: list[str]) -> None:
+            marks = ",".join("?" * len(values))
+            kinds = ",".join("?" * len(facets))
+            clauses.append(f"f.id IN (SELECT fiche_id FROM facets WHERE facet IN ({kinds}) "
+                           f"AND value IN ({marks}))")
+            params.extend(facets)
+            params.extend(values)
+
+        for name, facets in (("thematiques", ("thematique",)), ("axes", ("axe",)), ("publics", ("public",)),
+                             ("types", ("type",)), ("densites", ("densite", "densite_niveau")),
+                             ("departements", ("departement",)), ("regions", ("region",)),
+                             ("statuts", ("statut",)), ("dispositifs", ("dispositif",))):
+            values = getattr(self, name)
+            if values:
+                facet_in(facets, list(values))
+        if self.debut_min is not None:
+            clauses.append("f.debut_annee >= ?")
+            params.append(int(self.debut_min))
+        if self.debut_max is not None:
+            clauses.append("f.debut_annee <= ?")
+            params.append(int(self.debut_max))
+        return (" AND ".join(clauses) or "1"), params
+
+
+class Catalog:
+    """Read access to a built catalog."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        self.db = connect(self.path, readonly=True)
+        self.meta = check_readable(self.db, self.path)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def build_id(self) -> str:
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'build_id'").fetchone()
+        return row[0] if row else ""
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM fiches").fetchone()[0]
+
+    def ids(self, filters: Filters | None = None) -> list[int]:
+        where, params = (filters or Filters()).sql()
+        return [r[0] for r in self.db.execute(f"SELECT f.id FROM fiches f WHERE {where} ORDER BY f.id", params)]
+
+    def browse(self, filters: Filters | None = None, limit: int | None = None, offset: int = 0) -> list[int]:
+        """Ids of the filtered fiches, most recently reviewed first."""
+        where, params = (filters or Filters()).sql()
+        sql = f"SELECT f.id FROM fiches f WHERE {where} ORDER BY f.mise_a_jour DESC, f.titre"
+        if limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params = params + [limit, offset]
+        return [r[0] for r in self.db.execute(sql, params)]
+
+    def fiches(self, ids: list[int]) -> dict[int, dict]:
+        out = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.query(f"SELECT * FROM fiches WHERE id IN ({marks})", part):
+                out[row["id"]] = row_to_dict(row)
+        return out
+
+    def get(self, slug: str) -> dict | None:
+        rows = list(self.db.query("SELECT * FROM fiches WHERE slug = ?", [slug]))
+        return row_to_dict(rows[0]) if rows else None
+
+    def id_of(self, slug: str) -> int | None:
+        row = self.db.execute("SELECT id FROM fiches WHERE slug = ?", [slug]).fetchone()
+        return row[0] if row else None
+
+    def facet_counts(self, ids: list[int] | None = None) -> dict[str, dict[str, int]]:
+        """Number of fiches per value of each facet, over ``ids`` (all fiches when None)."""
+        if ids is None:
+            rows = self.db.execute("SELECT facet, value, count(*) FROM facets GROUP BY facet, value")
+        else:
+            self._load_temp_ids(ids)
+            rows = self.db.execute("SELECT facet, value, count(*) FROM facets "
+                                   "WHERE fiche_id IN (SELECT id FROM temp.kb_ids) GROUP BY facet, value")
+        counts: dict[str, dict[str, int]] = {}
+        for facet, value, n in rows:
+            counts.setdefault(facet, {})[value] = n
+        return {facet: dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
+                for facet, values in counts.items()}
+
+    def lexical(self, match: str, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
+        """(id, score) of the fiches matching an FTS5 expression, best first, within ``ids``."""
+        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
+        sql = (f"SELECT rowid, -bm25(fiches_fts, {weights}) AS score FROM fiches_fts "
+               f"WHERE fiches_fts MATCH ?")
+        params: list = [match]
+        if ids is not None:
+            self._load_temp_ids(ids)
+            sql += " AND rowid IN (SELECT id FROM temp.kb_ids)"
+        sql += " ORDER BY score DESC LIMIT ?"
+        params.append(limit)
+        return [(r[0], r[1]) for r in self.db.execute(sql, params)]
+
+    def _load_temp_ids(self, ids: list[int]) -> None:
+        conn = self.db.conn
+        conn.execute("CREATE TEMP TABLE IF NOT EXISTS kb_ids (id INTEGER PRIMARY KEY)")
+        conn.execute("DELETE FROM temp.kb_ids")
+        conn.executemany("INSERT OR IGNORE INTO temp.kb_ids VALUES (?)", ((i,) for i in ids))
+
+    def chunks(self, fiche_ids: list[int] | None = None):
+        """(chunk id, fiche id, section, text) rows."""
+        if fiche_ids is None:
+            return self.db.execute("SELECT id, fiche_id, section, text FROM chunks ORDER BY id").fetchall()
+        self._load_temp_ids(fiche_ids)
+        return self.db.execute("SELECT id, fiche_id, section, text FROM chunks WHERE fiche_id IN "
+                               "(SELECT id FROM temp.kb_ids) ORDER BY id").fetchall()
+
+    def problems(self) -> list[dict]:
+        return list(self.db.query("SELECT path, line, severity, message FROM problems ORDER BY path, line"))

@@ -1,0 +1,363 @@
+"""The ``kb`` command: new, validate, build, stats, search, similar, eval, serve.
+
+Heavy libraries (torch, sentence-transformers, faiss) are imported inside the commands that
+need them, so ``kb validate``, ``kb new`` and ``kb stats`` start in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from kb.settings import Settings, SettingsError, load_settings
+
+
+def _settings(ctx: click.Context) -> Settings:
+    try:
+        return load_settings(ctx.obj.get("root"), **ctx.obj.get("overrides", {}))
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path), envvar="KB_ROOT",
+              help="Dossier de la banque (contient practices/, kb.toml). Défaut: dossier courant.")
+@click.option("--model", help="Modèle d'embeddings (nom ou dossier local). Défaut: réglage « model ».")
+@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), help="Dossier de l'index.")
+@click.pass_context
+def main(ctx: click.Context, root: Path | None, model: str | None, index_dir: Path | None) -> None:
+    """Banque d'expériences du numérique territorial: fiches, index et recherche."""
+    ctx.ensure_object(dict)
+    ctx.obj["root"] = root
+    ctx.obj["overrides"] = {"model": model, "index_dir": index_dir}
+
+
+# ----------------------------------------------------------------------------- validate
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--quiet", "-q", is_flag=True, help="N'afficher que les erreurs.")
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, quiet: bool) -> None:
+    """Vérifie des fiches (fichiers ou dossiers; défaut: practices/).
+
+    Affiche chaque problème sous la forme « chemin:ligne: error|warning: message ».
+    Code de sortie 0 sans erreur, 1 avec au moins une erreur.
+    """
+    from kb.bank import check_paths
+
+    targets = list(paths) or [_settings(ctx).practices_path]
+    result = check_paths(targets)
+    problems = [p for p in result.problems if not (quiet and p.severity == "warning")]
+    errors = sum(1 for p in result.problems if p.severity == "error")
+    warnings = len(result.problems) - errors
+    if fmt == "json":
+        click.echo(json.dumps({"files": result.files, "errors": errors, "warnings": warnings,
+                               "problems": [p.to_dict() for p in problems]}, ensure_ascii=False, indent=2))
+    else:
+        for problem in problems:
+            click.echo(problem.format())
+        invalid = len(result.invalid_paths)
+        summary = (f"{result.files} fichier(s) vérifié(s): {errors} erreur(s), {warnings} avertissement(s)"
+                   f"{f', {invalid} fiche(s) invalide(s)' if invalid else ''}.")
+        click.echo(summary, err=True)
+    sys.exit(1 if errors else 0)
+
+
+# ----------------------------------------------------------------------------- new
+
+
+@main.command()
+@click.argument("titre")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
+              help="Dossier où écrire la fiche. Défaut: practices/.")
+@click.pass_context
+def new(ctx: click.Context, titre: str, folder: Path | None) -> None:
+    """Crée une fiche « TITRE » à compléter, avec toutes les sections."""
+    from kb.template import new_fiche_text
+    from kb.textnorm import slugify
+
+    slug = slugify(titre)
+    if len(slug) < 3:
+        raise click.ClickException("le titre doit contenir au moins quelques lettres ou chiffres.")
+    folder = folder or _settings(ctx).practices_path
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{slug}.md"
+    if path.exists():
+        raise click.ClickException(f"{path} existe déjà: choisissez un autre titre ou modifiez cette fiche.")
+    path.write_text(new_fiche_text(titre), encoding="utf-8")
+    click.echo(f"Fiche créée: {path}")
+    click.echo("Complétez chaque « À COMPLÉTER », puis vérifiez avec: kb validate " + str(path))
+
+
+# ----------------------------------------------------------------------------- build
+
+
+@main.command()
+@click.argument("source", required=False, type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--force", is_flag=True, help="Reconstruit tout (répare un index corrompu).")
+@click.option("--strict", is_flag=True, help="Échoue si une fiche est invalide (pour la CI des éditeurs).")
+@click.option("--quiet", "-q", is_flag=True, help="N'affiche que le résumé.")
+@click.pass_context
+def build(ctx: click.Context, source: Path | None, force: bool, strict: bool, quiet: bool) -> None:
+    """Construit ou met à jour l'index (catalogue SQLite et vecteurs) à partir des fiches."""
+    from kb.build import BuildError, build as run_build
+    from kb.catalog import CatalogError
+    from kb.embed import ModelError
+
+    settings = _settings(ctx)
+    log = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    try:
+        report = run_build(settings, source, force=force, strict=strict, log=log, progress=not quiet)
+    except (BuildError, CatalogError, ModelError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    for problem in report.problems:
+        if not quiet or problem.severity == "error":
+            click.echo(problem.format(), err=True)
+    click.echo(
+        f"Index {settings.catalog_path}: {report.fiches} fiche(s) "
+        f"({report.added} ajoutée(s), {report.updated} modifiée(s), {report.removed} supprimée(s), "
+        f"{report.unchanged} inchangée(s)); {report.invalid} fichier(s) invalide(s) écarté(s); "
+        f"{report.chunks_encoded} passage(s) encodé(s), {report.chunks_reused} réutilisé(s); "
+        f"{report.seconds:.1f} s."
+    )
+
+
+# ----------------------------------------------------------------------------- stats
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON.")
+@click.pass_context
+def stats(ctx: click.Context, as_json: bool) -> None:
+    """Nombre de fiches par valeur de chaque facette, et fiches incomplètes."""
+    from kb.catalog import Catalog, CatalogError
+    from kb.stats import bank_stats
+
+    settings = _settings(ctx)
+    try:
+        catalog = Catalog(settings.catalog_path)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    data = bank_stats(catalog)
+    if as_json:
+        click.echo(json.dumps({"total": data["total"], "groups": {g.title: [[l, n] for l, n, _ in g.rows]
+                                                                  for g in data["groups"]},
+                               "missing": dict(data["missing"])}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data['total']} fiche(s) dans l'index, {data['departements']} département(s)"
+               f"{', ' + str(data['invalid']) + ' fichier(s) invalide(s) écarté(s)' if data['invalid'] else ''}.")
+    for group in data["groups"]:
+        click.echo(f"\n{group.title}")
+        for label, count, indent in group.rows:
+            click.echo(f"  {'  ' * indent}{count:>4}  {label}")
+    click.echo("\nFiches sans champ ou section recommandés" + (":" if data["missing"] else ": aucune."))
+    for slug, lacks in data["missing"]:
+        click.echo(f"  {slug}: {', '.join(lacks)}")
+
+
+# ----------------------------------------------------------------------------- search
+
+
+def filter_options(function):
+    options = [
+        click.option("--thematique", "-t", multiple=True, help="Thématique (répétable)."),
+        click.option("--axe", multiple=True, help="Axe entier de thématiques."),
+        click.option("--public", "-p", multiple=True, help="Public (répétable)."),
+        click.option("--type", "types", multiple=True, help="Type de territoire."),
+        click.option("--densite", multiple=True, help="Densité: un des 7 niveaux ou urbain-dense, "
+                                                      "urbain-intermediaire, rural."),
+        click.option("--departement", "-d", multiple=True, help="Code INSEE de département."),
+        click.option("--region", multiple=True, help="Code INSEE de région."),
+        click.option("--statut", multiple=True, help="Statut."),
+        click.option("--dispositif", multiple=True, help="Dispositif national."),
+        click.option("--debut-min", type=int, help="Année de début minimale."),
+        click.option("--debut-max", type=int, help="Année de début maximale."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def make_filters(kwargs: dict):
+    from kb.catalog import Filters
+
+    filters = Filters(
+        thematiques=list(kwargs.pop("thematique")), axes=list(kwargs.pop("axe")),
+        publics=list(kwargs.pop("public")), types=list(kwargs.pop("types")),
+        densites=list(kwargs.pop("densite")), departements=list(kwargs.pop("departement")),
+        regions=list(kwargs.pop("region")), statuts=list(kwargs.pop("statut")),
+        dispositifs=list(kwargs.pop("dispositif")), debut_min=kwargs.pop("debut_min"),
+        debut_max=kwargs.pop("debut_max"),
+    )
+    unknown = filters.unknown_values()
+    if unknown:
+        raise click.BadParameter("; ".join(unknown) + " (voir kb stats pour les valeurs).")
+    return filters
+
+
+def _engine(settings: Settings):
+    from kb.catalog import CatalogError
+    from kb.search import Engine
+
+    try:
+        return Engine.open(settings)
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.argument("query", required=False, default="")
+@filter_options
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense"]), default="hybrid", show_default=True)
+@click.option("--sort", type=click.Choice(["relevance", "date"]), default="relevance", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Sortie JSON (résultats et facettes).")
+@click.pass_context
+def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_json: bool, **kwargs) -> None:
+    """Cherche les fiches qui répondent à un besoin; sans texte, parcourt les fiches filtrées."""
+    from kb.highlight import to_terminal
+    from kb.vocab import vocab
+
+    filters = make_filters(kwargs)
+    engine = _engine(_settings(ctx))
+    results = engine.search(query, filters, limit=limit, mode=mode, sort=sort)
+    if as_json:
+        click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
+        return
+    v = vocab()
+    color = sys.stdout.isatty()
+    if results.expansions:
+        click.echo(f"(recherche élargie à: {', '.join(results.expansions)})")
+    click.echo(f"{results.total} fiche(s){' trouvée(s)' if query else ''}; {len(results.hits)} affichée(s).\n")
+    for rank, hit in enumerate(results.hits, 1):
+        f = hit.fiche
+        where = f"{f['territoire_nom']} — {v.label('type', f['type'])}, {', '.join(f['departements'])}"
+        click.echo(f"{rank:>2}. {click.style(hit.titre, bold=True) if color else hit.titre}  [{hit.slug}]")
+        click.echo(f"    {where} · {v.label('statut', f['statut'])} · score {hit.score:.4f}")
+        section = f"{hit.snippet_section}: " if hit.snippet_section else ""
+        click.echo(f"    {section}{to_terminal(hit.snippet, hit.highlights, color)}\n")
+    if results.total:
+        click.echo("Facettes de l'ensemble des résultats:")
+        for facet in ("thematique", "public", "type", "densite_niveau", "statut"):
+            values = results.facets.get(facet, {})
+            shown = ", ".join(f"{v.label(facet, k)} ({n})" for k, n in list(values.items())[:6])
+            click.echo(f"  {facet}: {shown}")
+
+
+@main.command()
+@click.argument("slug")
+@filter_options
+@click.option("--limit", "-n", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def similar(ctx: click.Context, slug: str, limit: int, as_json: bool, **kwargs) -> None:
+    """Fiches les plus proches de SLUG par leur contenu (jamais la fiche elle-même)."""
+    filters = make_filters(kwargs)
+    engine = _engine(_settings(ctx))
+    try:
+        hits = engine.similar(slug, filters, limit=limit)
+    except KeyError:
+        raise click.ClickException(f"aucune fiche « {slug} » dans l'index.") from None
+    if as_json:
+        click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
+        return
+    for rank, hit in enumerate(hits, 1):
+        click.echo(f"{rank:>2}. {hit.titre}  [{hit.slug}]  ({hit.fiche['territoire_nom']})")
+
+
+# ----------------------------------------------------------------------------- eval
+
+
+@main.command("eval")
+@click.option("--queries", "queries_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Requêtes JSONL. Défaut: eval/queries.jsonl de la banque.")
+@click.option("--corpus", type=click.Path(file_okay=False, exists=True, path_type=Path),
+              help="Corpus brut (docs/*.txt et queries.jsonl) au lieu de la banque.")
+@click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense", "all"]), default="all", show_default=True)
+@click.option("--dense-weight", type=float, help="Poids du classement dense dans la fusion.")
+@click.option("--tune", is_flag=True, help="Mesure une grille de poids et indique le meilleur.")
+@click.option("--verbose", "-v", is_flag=True, help="Liste les requêtes manquées.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def evaluate(ctx: click.Context, queries_path: Path | None, corpus: Path | None, mode: str,
+             dense_weight: float | None, tune: bool, verbose: bool, as_json: bool) -> None:
+    """Mesure la qualité de la recherche: nDCG@10, Recall@10, MRR@10."""
+    from kb import evaluate as ev
+
+    settings = _settings(ctx)
+    try:
+        engine, queries, label = ev.prepare(settings, corpus, queries_path,
+                                            log=lambda m: click.echo(m, err=True))
+    except ev.EvalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if tune:
+        rows = ev.tune(engine, queries)
+        best = max(rows, key=lambda r: (r[1].ndcg, -abs(r[0] - settings.dense_weight)))
+        if as_json:
+            click.echo(json.dumps({"corpus": label, "grid": [{"dense_weight": w, **m.to_dict()} for w, m in rows],
+                                   "best": best[0]}, indent=2))
+            return
+        click.echo(f"{label}: {len(queries)} requêtes")
+        click.echo(f"{'poids dense':>12} {'nDCG@10':>8} {'R@10':>8} {'MRR@10':>8}")
+        for weight, m in rows:
+            click.echo(f"{weight:>12.2f} {m.ndcg:>8.3f} {m.recall:>8.3f} {m.mrr:>8.3f}")
+        click.echo(f"Meilleur poids dense: {best[0]:.2f} (nDCG@10 {best[1].ndcg:.3f}).")
+        return
+    modes = ["lexical", "dense", "hybrid"] if mode == "all" else [mode]
+    results = {m: ev.run(engine, queries, m, dense_weight) for m in modes}
+    if as_json:
+        click.echo(json.dumps({"corpus": label, "queries": len(queries),
+                               **{m: r.metrics.to_dict() for m, r in results.items()}}, indent=2))
+        return
+    weight = settings.dense_weight if dense_weight is None else dense_weight
+    click.echo(f"{label}: {len(queries)} requêtes, modèle {settings.model}, poids dense {weight:.2f}")
+    click.echo(f"{'mode':<8} {'nDCG@10':>8} {'R@10':>8} {'MRR@10':>8}")
+    for m, r in results.items():
+        click.echo(f"{m:<8} {r.metrics.ndcg:>8.3f} {r.metrics.recall:>8.3f} {r.metrics.mrr:>8.3f}")
+    if verbose:
+        for m, r in results.items():
+            click.echo(f"\nRequêtes manquées ({m}): aucun document pertinent dans les 10 premiers")
+            for miss in r.misses:
+                click.echo(f"  - {miss['query']}  → attendu {', '.join(miss['expected'])}; "
+                           f"obtenu {', '.join(miss['got'][:3])}")
+
+
+# ----------------------------------------------------------------------------- serve
+
+
+@main.command()
+@click.option("--port", default=8501, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Adresse d'écoute; 0.0.0.0 pour ouvrir l'application au réseau.")
+@click.pass_context
+def serve(ctx: click.Context, port: int, host: str) -> None:
+    """Lance l'application Streamlit (construit l'index s'il manque ou n'est plus à jour)."""
+    import os
+    import subprocess
+
+    from kb.build import BuildError, build as run_build
+    from kb.catalog import CatalogError
+
+    settings = _settings(ctx)
+    try:
+        report = run_build(settings, log=lambda m: click.echo(m, err=True), progress=True)
+    except (BuildError, CatalogError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Index à jour: {report.fiches} fiche(s).", err=True)
+    app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    env = {**os.environ, "KB_ROOT": str(settings.root)}
+    command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
+               "--server.address", host, "--browser.gatherUsageStats", "false", "--server.headless", "true"]
+    click.echo(f"Application: http://{'localhost' if host == '127.0.0.1' else host}:{port}", err=True)
+    sys.exit(subprocess.call(command, env=env))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

