@@ -63,11 +63,7 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def build(settings: Settings, source: Path | None = None, embedder=None, force: bool = False,
-          strict: bool = False, log: Callable[[str], None] | None = None, today: dt.date | None = None,
-          progress: bool = False) -> BuildReport:
-    """Build or update the catalog of ``source`` (default: the bank's practices folder)."""
-    log = log or (lambda message: None)
+def _locked(settings: Settings):
     index_dir = settings.index_path
     index_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(index_dir / ".build.lock"))
@@ -76,6 +72,26 @@ def build(settings: Settings, source: Path | None = None, embedder=None, force: 
     except Timeout:
         raise BuildError(f"une autre construction de l'index est en cours (verrou {lock.lock_file}): "
                          "attendez qu'elle se termine puis relancez « kb build ».") from None
+    return lock
+
+
+def build_documents(settings: Settings, fiches: list[Fiche], source: str, embedder=None,
+                    log: Callable[[str], None] | None = None, progress: bool = False) -> BuildReport:
+    """Full build of an index from in-memory fiches, through the same chunking and embedding."""
+    lock = _locked(settings)
+    try:
+        return _Builder(settings, Path(source), embedder, True, False, log or (lambda m: None), None,
+                        progress).run_documents(fiches, source)
+    finally:
+        lock.release()
+
+
+def build(settings: Settings, source: Path | None = None, embedder=None, force: bool = False,
+          strict: bool = False, log: Callable[[str], None] | None = None, today: dt.date | None = None,
+          progress: bool = False) -> BuildReport:
+    """Build or update the catalog of ``source`` (default: the bank's practices folder)."""
+    log = log or (lambda message: None)
+    lock = _locked(settings)
     try:
         return _Builder(settings, source or settings.practices_path, embedder, force, strict, log, today,
                         progress).run()
@@ -169,6 +185,25 @@ class _Builder:
         inserts = sorted(parsed.values(), key=lambda item: item[0].slug)
         vectors = self.vectors_for(db, [f for f, _ in inserts])
 
+        self.publish(db, full, removed_ids, inserts, vectors, problems, hashes, excluded)
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def run_documents(self, fiches: list[Fiche], source: str) -> BuildReport:
+        """Full build from fiches made in memory (plain evaluation corpora)."""
+        started = time.perf_counter()
+        self.source = Path(source)
+        self.report.full = True
+        self.report.files = self.report.added = len(fiches)
+        inserts = [(f, "") for f in fiches]
+        vectors = self.vectors_for(None, fiches)
+        self.publish(None, True, [], inserts, vectors, [], {}, set())
+        self.report.seconds = time.perf_counter() - started
+        return self.report
+
+    def publish(self, db, full, removed_ids, inserts, vectors, problems, hashes, excluded) -> None:
+        """Write everything in one transaction: in place (incremental) or into a new file that
+        replaces the published one (full)."""
         target = db
         if full:
             tmp_path = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
@@ -195,8 +230,6 @@ class _Builder:
         finally:
             if db is not None:
                 db.conn.close()
-        self.report.seconds = time.perf_counter() - started
-        return self.report
 
     # -- reading the published catalog ---------------------------------------------------------
 

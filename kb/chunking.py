@@ -47,14 +47,15 @@ def windows(words: list[str], max_words: int) -> list[list[str]]:
 
 def chunk_texts(titre: str, resume: str, mots_cles: list[str], sections: list[tuple[str, str]],
                 max_words: int = 120) -> list[Chunk]:
-    head = f"{titre}. {resume}"
+    head = ". ".join(t for t in (titre, resume) if t)
     if mots_cles:
         head += " " + ", ".join(mots_cles) + "."
-    chunks = [Chunk(0, "", plain(head))]
+    chunks = [Chunk(0, "", plain(head))] if head.strip() else []
     for title, text in sections:
+        prefix = f"{titre} — {title}: " if titre and title else ""
         for part in windows(plain(text).split(), max_words):
             if part:
-                chunks.append(Chunk(len(chunks), title, f"{titre} — {title}: {' '.join(part)}"))
+                chunks.append(Chunk(len(chunks), title, prefix + " ".join(part)))
     return chunks
 
 

@@ -186,6 +186,13 @@ class Engine:
         vector = self.embedder.encode_queries([query.dense_text()])[0]
         return self.vectors.rank_fiches(vector, limit, ids)
 
+    def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float):
+        """The lexical and dense rankings that the fusion combines; a ranking whose weight is
+        zero is not computed (lexical-only search never loads the model)."""
+        lexical = self.lexical_ranking(query, ids, max(wanted, 1000)) if weight < 1 else []
+        dense = self.dense_ranking(query, ids, max(wanted, self.settings.dense_candidates)) if weight > 0 else []
+        return lexical, dense
+
     # -- API -------------------------------------------------------------------------------------
 
     def search(self, query: str = "", filters: Filters | None = None, limit: int = 10, offset: int = 0,
@@ -201,14 +208,8 @@ class Engine:
             if not parsed.text:
                 return self._browse(parsed, filters, ids, limit, offset, mode)
             wanted = offset + limit
-            lexical = [] if mode == "dense" else self.lexical_ranking(parsed, ids, max(wanted, 1000))
-            dense = []
-            if mode == "dense" or (mode == "hybrid" and weight > 0):
-                dense = self.dense_ranking(parsed, ids, max(wanted, self.settings.dense_candidates))
-            if mode == "lexical" or (mode == "hybrid" and weight <= 0):
-                weight = 0.0
-            elif mode == "dense":
-                weight = 1.0
+            weight = {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
+            lexical, dense = self.rankings(parsed, ids, wanted, weight)
             lex_ids = [doc for doc, _ in lexical]
             dense_ids = [doc for doc, _, _ in dense]
             fused = weighted_rrf(lex_ids, dense_ids, weight, self.settings.rrf_k)
