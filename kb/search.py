@@ -306,8 +306,11 @@ def cut_snippet(text: str, wanted: set[str], size: int = SNIPPET_WORDS) -> tuple
     start = 0
     if len(tokens) > size:
         counts = np.convolve(np.array(flags, dtype=int), np.ones(size, dtype=int), mode="valid")
-        start = int(np.argmax(counts)) if counts.max() > 0 else 0
-        start = max(0, start - 3) if start else 0
+        if counts.max() > 0:
+            best = int(np.argmax(counts))
+            first_match = best + flags[best:best + size].index(True)
+            # the densest window, shifted so that its first match has some context before it
+            start = max(0, min(first_match - size // 4, len(tokens) - size))
     window = tokens[start:start + size]
     prefix = "… " if start > 0 else ""
     suffix = " …" if start + size < len(tokens) else ""

@@ -1,0 +1,130 @@
+"""Turn the fields of the application's contribution form into the Markdown text of a fiche.
+
+The text is then checked by the validator (:func:`kb.fiche.parse_bytes`), exactly as
+``kb validate`` checks a file: the form never has rules of its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from kb.fiche import Fiche, parse_bytes
+from kb.problems import Problem
+from kb.textnorm import slugify
+from kb.vocab import vocab
+
+
+@dataclass
+class FicheForm:
+    """What a contributor typed. Empty values are left out of the fiche, so the validator
+    reports a missing required field as missing."""
+
+    titre: str = ""
+    resume: str = ""
+    thematiques: list[str] = field(default_factory=list)
+    publics: list[str] = field(default_factory=list)
+    territoire_nom: str = ""
+    territoire_type: str = ""
+    densite: str = ""
+    departements: list[str] = field(default_factory=list)
+    population: int | None = None
+    porteur: str = ""
+    partenaires: list[str] = field(default_factory=list)
+    dispositifs: list[str] = field(default_factory=list)
+    debut: str = ""  # AAAA or AAAA-MM
+    statut: str = ""
+    budget_eur: float | None = None
+    financements: list[str] = field(default_factory=list)
+    contact: dict[str, str] = field(default_factory=dict)
+    liens: list[dict[str, str]] = field(default_factory=list)
+    mots_cles: list[str] = field(default_factory=list)
+    licence: str = ""
+    mise_a_jour: dt.date | None = None
+    sections: dict[str, str] = field(default_factory=dict)  # section title → text
+    slug: str = ""  # empty: derived from the title
+
+
+def split_lines(text: str) -> list[str]:
+    """One value per non-empty line (partners, fundings, keywords typed in a text area)."""
+    return [line.strip() for line in (text or "").splitlines() if line.strip()]
+
+
+def parse_links(text: str) -> list[dict[str, str]]:
+    """Links typed one per line as ``titre | https://…`` (a bare address is its own title)."""
+    links = []
+    for line in split_lines(text):
+        titre, sep, url = line.rpartition("|")
+        if not sep:
+            titre, url = line, line
+        links.append({"titre": titre.strip() or url.strip(), "url": url.strip()})
+    return links
+
+
+def fiche_slug(form: FicheForm) -> str:
+    return (form.slug or "").strip() or slugify(form.titre or "")
+
+
+def front_matter(form: FicheForm, today: dt.date | None = None) -> dict:
+    """The front matter mapping, keys in the contract's order, empty values left out."""
+    territoire = {
+        "nom": form.territoire_nom.strip(),
+        "type": form.territoire_type,
+        "densite": form.densite,
+        "departements": list(form.departements),
+        "population": int(form.population) if form.population else None,
+    }
+    contact = {k: str(v).strip() for k, v in (form.contact or {}).items() if v and str(v).strip()}
+    budget = form.budget_eur
+    if isinstance(budget, float) and budget.is_integer():
+        budget = int(budget)
+    data = {
+        "titre": " ".join(form.titre.split()),
+        "resume": " ".join(form.resume.split()),
+        "thematiques": list(form.thematiques),
+        "publics": list(form.publics),
+        "territoire": {k: v for k, v in territoire.items() if v not in (None, "", [])},
+        "porteur": form.porteur.strip(),
+        "partenaires": list(form.partenaires),
+        "dispositifs": list(form.dispositifs),
+        "debut": form.debut.strip(),
+        "statut": form.statut,
+        "budget_eur": budget,
+        "financements": list(form.financements),
+        "contact": contact,
+        "liens": list(form.liens),
+        "mots_cles": list(form.mots_cles),
+        "licence": form.licence.strip(),
+        "mise_a_jour": form.mise_a_jour or today or dt.date.today(),
+    }
+    return {k: v for k, v in data.items() if v not in (None, "", [], {})}
+
+
+def body(form: FicheForm) -> str:
+    """The sections in the contract's order; a required section is written even when empty
+    (the validator then says it must be filled), an empty optional one is left out."""
+    parts = []
+    for section in vocab().sections:
+        title = section["titre"]
+        text = (form.sections.get(title) or "").strip()
+        if text or section.get("requise"):
+            parts.append(f"## {title}\n\n{text}\n" if text else f"## {title}\n")
+    return "\n".join(parts)
+
+
+def compose(form: FicheForm, today: dt.date | None = None) -> str:
+    """The complete Markdown text of the fiche."""
+    yaml_text = yaml.safe_dump(front_matter(form, today), allow_unicode=True, sort_keys=False,
+                               default_flow_style=False, width=100)
+    return f"---\n{yaml_text}---\n\n{body(form)}"
+
+
+def check(form: FicheForm, today: dt.date | None = None) -> tuple[str, str, Fiche | None, list[Problem]]:
+    """(slug, text, fiche or None, problems): the text validated as ``practices/<slug>.md``."""
+    slug = fiche_slug(form) or "fiche"
+    text = compose(form, today)
+    fiche, problems = parse_bytes(text.encode("utf-8"), Path("practices") / f"{slug}.md", today)
+    return slug, text, fiche, problems

@@ -1,0 +1,122 @@
+"""Export a list of fiches as CSV rows for a spreadsheet, without personal contact data.
+
+A row holds what describes the initiative (labels, not slugs, for the vocabularies) and a
+link to its page. Contact e-mails and telephone numbers are never exported, nor the name of
+the contact person; any e-mail address or French telephone number that appears in an
+exported text is replaced by a mention, and cells that a spreadsheet would run as a formula
+are neutralised.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from typing import Iterable
+
+from kb.vocab import vocab
+
+COLUMNS = (
+    ("slug", "identifiant"),
+    ("titre", "titre"),
+    ("resume", "résumé"),
+    ("territoire", "territoire"),
+    ("type", "type de territoire"),
+    ("densite", "densité"),
+    ("departements", "départements"),
+    ("regions", "régions"),
+    ("population", "population"),
+    ("porteur", "porteur"),
+    ("partenaires", "partenaires"),
+    ("thematiques", "thématiques"),
+    ("publics", "publics"),
+    ("dispositifs", "dispositifs"),
+    ("statut", "statut"),
+    ("debut", "début"),
+    ("mise_a_jour", "mise à jour"),
+    ("budget_eur", "budget (euros)"),
+    ("financements", "financements"),
+    ("contact_fonction", "contact (fonction)"),
+    ("contact_site", "site"),
+    ("liens", "liens"),
+    ("mots_cles", "mots-clés"),
+    ("licence", "licence"),
+    ("url", "adresse de la fiche"),
+)
+SEPARATOR = " | "
+EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# French numbers: 0X XX XX XX XX or +33 X XX XX XX XX, with spaces, dots or dashes
+PHONE_RE = re.compile(r"(?:(?:\+|00)33[\s.-]?(?:\(0\)[\s.-]?)?|\b0)[1-9](?:[\s.-]?\d{2}){4}\b")
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def redact(text: str) -> str:
+    """The text with e-mail addresses and telephone numbers replaced by a mention."""
+    text = EMAIL_RE.sub("[adresse électronique retirée]", text)
+    return PHONE_RE.sub("[numéro retiré]", text)
+
+
+def _cell(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = redact(str(value))
+    if text.startswith(FORMULA_START):
+        text = "'" + text  # a spreadsheet shows it as text instead of evaluating it
+    return text
+
+
+def export_row(fiche: dict, fiche_url: str = "") -> dict[str, str]:
+    """One CSV row (column name → text) from a catalog fiche (``Engine.get`` / ``Hit.fiche``)."""
+    v = vocab()
+
+    def labels(facet: str, values) -> str:
+        return SEPARATOR.join(v.label(facet, x) for x in values or [])
+
+    contact = fiche.get("contact") or {}
+    departements = fiche.get("departements") or []
+    row = {
+        "slug": fiche.get("slug"),
+        "titre": fiche.get("titre"),
+        "resume": fiche.get("resume"),
+        "territoire": fiche.get("territoire_nom"),
+        "type": v.label("type", fiche.get("type") or ""),
+        "densite": v.label("densite", fiche["densite"]) if fiche.get("densite") else "",
+        "departements": SEPARATOR.join(f"{v.departements.get(d, d)} ({d})" for d in departements),
+        "regions": labels("region", fiche.get("regions")),
+        "population": fiche.get("population"),
+        "porteur": fiche.get("porteur"),
+        "partenaires": SEPARATOR.join(fiche.get("partenaires") or []),
+        "thematiques": labels("thematique", fiche.get("thematiques")),
+        "publics": labels("public", fiche.get("publics")),
+        "dispositifs": labels("dispositif", fiche.get("dispositifs")),
+        "statut": v.label("statut", fiche.get("statut") or ""),
+        "debut": fiche.get("debut"),
+        "mise_a_jour": fiche.get("mise_a_jour"),
+        "budget_eur": fiche.get("budget_eur"),
+        "financements": SEPARATOR.join(fiche.get("financements") or []),
+        "contact_fonction": contact.get("fonction"),
+        "contact_site": contact.get("site"),
+        "liens": SEPARATOR.join(f"{link.get('titre')} <{link.get('url')}>" for link in fiche.get("liens") or []),
+        "mots_cles": SEPARATOR.join(fiche.get("mots_cles") or []),
+        "licence": fiche.get("licence"),
+        "url": fiche_url,
+    }
+    return {name: _cell(row[name]) for name, _ in COLUMNS}
+
+
+def export_rows(fiches: Iterable[dict], fiche_url=None) -> list[dict[str, str]]:
+    """Rows for many fiches; ``fiche_url(slug)`` gives the address of each fiche's page."""
+    return [export_row(f, fiche_url(f.get("slug")) if fiche_url else "") for f in fiches]
+
+
+def to_csv(rows: list[dict[str, str]], delimiter: str = ";") -> bytes:
+    """CSV bytes: UTF-8 with a byte order mark and ";" between cells, which spreadsheets set
+    up for French open directly; the header holds readable French column titles."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL, lineterminator="\r\n")
+    writer.writerow([title for _, title in COLUMNS])
+    for row in rows:
+        writer.writerow([row.get(name, "") for name, _ in COLUMNS])
+    return buffer.getvalue().encode("utf-8-sig")

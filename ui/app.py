@@ -1,0 +1,48 @@
+"""Streamlit application of the bank: ``streamlit run ui/app.py`` (or ``kb serve``).
+
+The bank is KB_ROOT (default: this repository) with its settings (kb.toml, KB_* variables,
+e.g. KB_INDEX_DIR). The index is built on first start when missing; the engine (model and
+index) loads once per server and a rebuilt index is picked up at the next run.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if str(REPO_ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/, not the repository, on the path
+    sys.path.insert(0, str(REPO_ROOT))
+
+import streamlit as st  # noqa: E402
+
+from ui import components, state  # noqa: E402
+
+APP_TITLE = "Banque d'expériences du numérique territorial"
+PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# the page's language for screen readers and translation tools; a constant, never fiche data
+LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
+
+st.set_page_config(page_title=APP_TITLE, page_icon="🗂️", layout="wide", initial_sidebar_state="auto",
+                   menu_items={"About": f"{APP_TITLE}: fiches de bonnes pratiques des projets numériques "
+                                        "des territoires."})
+st.html(components.style_tag())
+st.html(LANG_SCRIPT, unsafe_allow_javascript=True)
+
+pages = [
+    st.Page(PAGES_DIR / "rechercher.py", title="Rechercher", icon=":material/search:", url_path="rechercher",
+            default=True),
+    st.Page(PAGES_DIR / "parcourir.py", title="Parcourir", icon=":material/map:", url_path="parcourir"),
+    st.Page(PAGES_DIR / "contribuer.py", title="Contribuer", icon=":material/edit_note:", url_path="contribuer"),
+    st.Page(PAGES_DIR / "fiche.py", title="Fiche", icon=":material/description:", url_path="fiche",
+            visibility="hidden"),
+]
+current = st.navigation(pages, position="sidebar")
+
+engine = state.engine()
+engine.refresh()  # a `kb build` since the last run has published a new catalog: read it
+
+with st.sidebar:
+    st.caption(f"{APP_TITLE} · {engine.count()} fiches")
+
+current.run()

@@ -1,0 +1,57 @@
+"""Fiche: one fiche at /fiche?slug=…, rendered safely, with its metadata, contact, similar
+fiches and a link to edit it in the repository; printable (the CSS hides the controls)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ui import components, state
+
+FICHE_PAGE = "pages/fiche.py"
+SEARCH_PAGE = "pages/rechercher.py"
+SIMILAR = 5
+
+engine = state.engine()
+state.entering_page("fiche")
+slug = (st.query_params.get("slug") or "").strip()
+fiche = engine.get(slug) if slug else None
+
+if fiche is None:
+    st.title("Fiche introuvable")
+    if slug:
+        st.warning(f"Aucune fiche « {slug} » dans la banque: elle a peut-être été renommée ou retirée.")
+    else:
+        st.info("Aucune fiche demandée: choisissez une fiche depuis la recherche.")
+    st.page_link(SEARCH_PAGE, label="Rechercher une fiche", icon=":material/search:")
+    st.stop()
+
+st.title(components.md_escape(fiche["titre"]), anchor=False)
+st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche["resume"])}</p>{components.badges(fiche)}')
+
+body, side = st.columns([2, 1], gap="large")
+with body:
+    st.html(components.fiche_body(fiche))
+with side:
+    st.header("En bref", anchor="en-bref")
+    st.html(components.metadata(fiche))
+    contact = components.contact(fiche)
+    if contact:
+        st.html(contact)
+    edit = components.edit_link(state.app_settings().edit_url, fiche)
+    if edit:
+        with st.container(key="noprint-edit"):
+            st.link_button("Modifier cette fiche dans le dépôt", edit, icon=":material/edit:",
+                           help="Ouvre l'éditeur du dépôt git; la modification passe par une relecture.")
+
+with st.container(key="noprint-similar"):
+    st.header("Fiches similaires", anchor="fiches-similaires")
+    try:
+        similar = engine.similar(slug, limit=SIMILAR)
+    except KeyError:
+        similar = []
+    if not similar:
+        st.caption("Aucune fiche similaire pour l'instant.")
+    for hit in similar:
+        st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug}, icon=":material/article:")
+        st.html(components.compact_item(hit.fiche))
+    st.page_link(SEARCH_PAGE, label="Nouvelle recherche", icon=":material/search:")

@@ -1,0 +1,189 @@
+"""Rechercher: a need in plain words, facet filters with counts, result cards, CSV export.
+
+The search lives in the URL (?q=…&thematique=…&public=…&tri=date): opening such a URL
+restores it, and every change rewrites it, so a search can be shared.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import streamlit as st
+
+from kb.catalog import Filters
+from kb.export import export_rows, to_csv
+from kb.refine import relaxations, filter_counts
+from kb.vocab import vocab
+from ui import components, state
+
+PAGE_SIZE = 10
+FICHE_PAGE = "pages/fiche.py"
+v = vocab()
+engine = state.engine()
+
+# Filters field → (label, widget keys)
+THEME_KEYS = [f"f_theme_{axe}" for axe in v.axes]
+WIDGETS = {
+    "thematiques": ("Thématiques", THEME_KEYS),
+    "axes": ("Axes", ["f_axe"]),
+    "publics": ("Publics", ["f_public"]),
+    "types": ("Type de territoire", ["f_type"]),
+    "densites": ("Densité", ["f_densite"]),
+    "departements": ("Départements", ["f_departement"]),
+    "regions": ("Régions", ["f_region"]),
+    "statuts": ("Statut", ["f_statut"]),
+    "dispositifs": ("Dispositifs", ["f_dispositif"]),
+}
+DENSITY_OPTIONS = [slug for level in v.regroupements for slug in (level, *v.densites_of(level))]
+DEPARTEMENT_OPTIONS = sorted(v.departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
+
+
+def restore(search: state.SearchState) -> None:
+    """Put a search (from the URL) into the widgets' state, before they are drawn."""
+    ss = st.session_state
+    ss["q"] = search.query
+    ss["tri"] = search.sort
+    f = search.filters
+    for axe in v.axes:
+        ss[f"f_theme_{axe}"] = [t for t in f.thematiques if v.axe_of.get(t) == axe]
+    for name, (_, keys) in WIDGETS.items():
+        if name != "thematiques":
+            ss[keys[0]] = list(getattr(f, name))
+
+
+def current_search() -> state.SearchState:
+    ss = st.session_state
+    values = {name: list(ss.get(keys[0], [])) for name, (_, keys) in WIDGETS.items() if name != "thematiques"}
+    values["thematiques"] = [t for key in THEME_KEYS for t in ss.get(key, [])]
+    sort = ss.get("tri", "relevance")
+    return state.SearchState(" ".join(str(ss.get("q", "")).split()), Filters(**values),
+                             sort if sort in state.SORTS else "relevance")
+
+
+def clear_field(name: str) -> None:
+    for key in WIDGETS[name][1]:
+        st.session_state[key] = []
+
+
+def clear_all() -> None:
+    for name in WIDGETS:
+        clear_field(name)
+
+
+def show_more() -> None:
+    st.session_state["_kb_limit"] = st.session_state.get("_kb_limit", PAGE_SIZE) + PAGE_SIZE
+
+
+def counted(labels: dict, counts: dict):
+    return lambda slug: f"{labels.get(slug, slug)} ({counts.get(slug, 0)})"
+
+
+def fiche_url(slug: str) -> str:
+    """Absolute address of a fiche page for the CSV (relative when the browser URL is unknown)."""
+    base = st.context.url or ""
+    base = base[: base.rfind("/") + 1] if "/" in base else ""
+    return f"{base}fiche?slug={quote(slug)}"
+
+
+# ----------------------------------------------------------------------------- state
+
+if state.entering_page("rechercher"):
+    from_url, dropped = state.state_from_params(state.read_url())
+    restore(from_url)
+    st.session_state["_kb_dropped"] = dropped
+search = current_search()
+if st.session_state.get("_kb_signature") != search.signature():
+    st.session_state["_kb_signature"] = search.signature()
+    st.session_state["_kb_limit"] = PAGE_SIZE
+limit = st.session_state.get("_kb_limit", PAGE_SIZE)
+
+results = engine.search(search.query, search.filters, limit=limit, offset=0, sort=search.sort)
+counts = filter_counts(engine, search.query, search.filters, results)
+
+# ----------------------------------------------------------------------------- filters (sidebar)
+
+with st.sidebar:
+    st.header("Filtres")
+    st.caption("Le nombre entre parenthèses est le nombre de fiches obtenues en ajoutant la valeur.")
+    theme_counts = counts.get("thematique", {})
+    with st.expander("Thématiques", expanded=bool(search.filters.thematiques or search.filters.axes)):
+        for axe, axe_label in v.axes.items():
+            st.multiselect(axe_label, v.thematiques_of_axe(axe), key=f"f_theme_{axe}",
+                           format_func=counted(v.thematiques, theme_counts), placeholder="Choisir une thématique")
+        st.multiselect("Axes entiers", list(v.axes), key="f_axe", format_func=counted(v.axes, counts.get("axe", {})),
+                       placeholder="Choisir un axe", help="Toutes les thématiques d'un axe.")
+    st.multiselect("Publics", list(v.publics), key="f_public", format_func=counted(v.publics, counts.get("public", {})),
+                   placeholder="Choisir un public")
+    st.multiselect("Type de territoire", list(v.types_territoire), key="f_type",
+                   format_func=counted(v.types_territoire, counts.get("type", {})), placeholder="Choisir un type")
+    density_counts = {**counts.get("densite", {}), **counts.get("densite_niveau", {})}
+    st.multiselect(
+        "Densité (grille INSEE)", DENSITY_OPTIONS, key="f_densite",
+        format_func=lambda s: (f"{v.regroupements[s]} : tous niveaux ({density_counts.get(s, 0)})" if s in v.regroupements
+                               else f"· {v.densite[s]} ({density_counts.get(s, 0)})"),
+        placeholder="Choisir une densité", help="Les 3 grands niveaux regroupent les 7 niveaux détaillés.")
+    dep_counts = counts.get("departement", {})
+    st.multiselect("Départements", DEPARTEMENT_OPTIONS, key="f_departement",
+                   format_func=lambda c: f"{c} – {v.departements[c]} ({dep_counts.get(c, 0)})",
+                   placeholder="Choisir un département")
+    st.multiselect("Régions", list(v.regions), key="f_region",
+                   format_func=counted(v.regions, counts.get("region", {})), placeholder="Choisir une région")
+    st.multiselect("Statut", list(v.statuts), key="f_statut",
+                   format_func=counted(v.statuts, counts.get("statut", {})), placeholder="Choisir un statut")
+    st.multiselect("Dispositifs nationaux", list(v.dispositifs), key="f_dispositif",
+                   format_func=counted(v.dispositifs, counts.get("dispositif", {})), placeholder="Choisir un dispositif")
+    if not search.filters.is_empty():
+        st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:")
+
+# ----------------------------------------------------------------------------- main column
+
+st.title("Rechercher une expérience")
+with st.container(horizontal=True, vertical_alignment="bottom"):
+    st.text_input("Décrivez votre besoin…", key="q", max_chars=300, width="stretch",
+                  placeholder="Par exemple : aider les seniors à faire leurs démarches en ligne")
+    st.button("Rechercher", type="primary", icon=":material/search:")
+st.radio("Trier par", list(state.SORTS), key="tri", format_func=state.SORTS.get, horizontal=True)
+
+for message in st.session_state.get("_kb_dropped", []):
+    st.warning(f"Lien partagé: {message}")
+
+if search.query or not search.filters.is_empty():
+    heading = {0: "Aucune fiche trouvée", 1: "1 fiche trouvée"}.get(results.total, f"{results.total} fiches trouvées")
+else:
+    heading = f"{results.total} fiche{'s' if results.total > 1 else ''} dans la banque, les plus récentes d'abord"
+st.subheader(heading)
+if results.expansions:
+    st.caption("Recherche élargie à : " + ", ".join(results.expansions))
+
+if not results.total:
+    st.info("Aucune fiche ne correspond à cette recherche.")
+    options = relaxations(engine, search.query, search.filters)
+    if options:
+        st.markdown("**Élargissez la recherche** en retirant un filtre :")
+        for option in options:
+            label = WIDGETS[option.field][0]
+            st.button(f"Retirer le filtre « {label} » : {option.total} fiche{'s' if option.total > 1 else ''}",
+                      key=f"relax_{option.field}", on_click=clear_field, args=(option.field,))
+    elif search.query:
+        st.markdown("Essayez d'autres mots, plus généraux, ou décrivez le besoin autrement.")
+
+for hit in results.hits:
+    with st.container(border=True, key=f"card-{hit.slug}"):
+        st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug})
+        st.html(components.result_card(hit, show_snippet=bool(search.query)))
+
+if len(results.hits) < results.total:
+    st.button(f"Afficher plus de résultats ({len(results.hits)} sur {results.total})", on_click=show_more,
+              icon=":material/expand_more:")
+
+if results.total:
+    def export_data() -> bytes:
+        everything = engine.search(search.query, search.filters, limit=results.total, sort=search.sort)
+        return to_csv(export_rows([h.fiche for h in everything.hits], fiche_url))
+
+    st.download_button(f"Exporter les {results.total} résultats (CSV)", data=export_data,
+                       file_name="banque-experiences-resultats.csv", mime="text/csv", on_click="ignore",
+                       icon=":material/download:",
+                       help="Tableur des fiches trouvées, sans les courriels ni les téléphones des contacts.")
+
+state.write_url(state.params_from_state(search))

@@ -1,0 +1,164 @@
+"""Application state: settings, the engine (loaded once per server), and the search state
+that lives in the URL.
+
+The URL <-> state helpers are plain functions over ``{name: [values]}`` mappings, so they are
+tested without Streamlit; :func:`read_url` and :func:`write_url` connect them to
+``st.query_params``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import streamlit as st
+
+from kb.catalog import CatalogError, Filters
+from kb.settings import Settings, SettingsError, load_settings
+from kb.vocab import vocab
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WARM_QUERY = "médiation numérique"
+
+# query parameter → Filters field (list-valued)
+URL_FILTERS = {
+    "thematique": "thematiques",
+    "axe": "axes",
+    "public": "publics",
+    "type": "types",
+    "densite": "densites",
+    "departement": "departements",
+    "region": "regions",
+    "statut": "statuts",
+    "dispositif": "dispositifs",
+}
+SORTS = {"relevance": "Pertinence", "date": "Date de mise à jour"}
+SORT_PARAM = {"relevance": None, "date": "date"}  # value of ?tri=, None when default
+
+
+# ----------------------------------------------------------------------------- settings, engine
+
+
+def app_settings() -> Settings:
+    """Settings of the bank: KB_ROOT (default: the repository holding ui/), KB_INDEX_DIR…"""
+    return load_settings(os.environ.get("KB_ROOT") or REPO_ROOT)
+
+
+def ensure_index(settings: Settings) -> None:
+    """Build the index when there is none (first start of ``streamlit run ui/app.py``)."""
+    if settings.catalog_path.exists():
+        return
+    from kb.build import build
+
+    with st.spinner(f"Première ouverture: construction de l'index des fiches de {settings.practices_path} "
+                    "(quelques minutes)…", show_time=True):
+        report = build(settings)
+    st.toast(f"Index construit: {report.fiches} fiche(s).")
+
+
+@st.cache_resource(show_spinner="Chargement du moteur de recherche (modèle et index)…")
+def _open_engine(settings_key: str, _settings: Settings):
+    from kb.search import Engine
+
+    engine = Engine.open(_settings)
+    engine.search(WARM_QUERY, limit=1)  # loads the model and the vectors now, not at the first query
+    return engine
+
+
+def engine():
+    """The engine for the current settings, opened once per server process.
+
+    Stops the page with a French message when the settings or the index are unusable."""
+    try:
+        settings = app_settings()
+        ensure_index(settings)
+        return _open_engine(repr(settings), settings)
+    except (SettingsError, CatalogError) as exc:
+        st.error(f"L'index des fiches ne peut pas être ouvert: {exc}")
+        st.stop()
+    except Exception as exc:  # model or build failures: say it in French, keep the detail
+        st.error(f"Le moteur de recherche n'a pas pu démarrer: {exc}")
+        st.stop()
+
+
+# ----------------------------------------------------------------------------- search state
+
+
+@dataclass
+class SearchState:
+    query: str = ""
+    filters: Filters = field(default_factory=Filters)
+    sort: str = "relevance"
+
+    def signature(self) -> tuple:
+        return (self.query, repr(self.filters), self.sort)
+
+
+def state_from_params(params: Mapping[str, list[str]]) -> tuple[SearchState, list[str]]:
+    """The search described by URL parameters, and messages for values that were dropped
+    (a typo in a shared link must not make the page fail)."""
+    v = vocab()
+    known = {
+        "thematiques": v.thematiques, "axes": v.axes, "publics": v.publics, "types": v.types_territoire,
+        "densites": {**v.regroupements, **v.densite}, "departements": v.departements, "regions": v.regions,
+        "statuts": v.statuts, "dispositifs": v.dispositifs,
+    }
+    values: dict[str, list[str]] = {}
+    dropped = []
+    for param, name in URL_FILTERS.items():
+        kept = []
+        for value in params.get(param, []) or []:
+            value = str(value).strip()
+            if not value:
+                continue
+            if value in known[name]:
+                if value not in kept:
+                    kept.append(value)
+            else:
+                dropped.append(f"« {value} » n'est pas une valeur du filtre « {param} »: ignorée.")
+        values[name] = kept
+    query = " ".join(" ".join(params.get("q", []) or []).split())
+    sort_values = params.get("tri", []) or []
+    sort = "date" if sort_values and sort_values[-1] == "date" else "relevance"
+    if sort_values and sort_values[-1] not in ("date", "pertinence"):
+        dropped.append(f"tri « {sort_values[-1]} » inconnu: tri par pertinence.")
+    return SearchState(query, Filters(**values), sort), dropped
+
+
+def params_from_state(state: SearchState) -> dict[str, list[str]]:
+    """URL parameters of a search; empty values are left out, so the URL stays short."""
+    params: dict[str, list[str]] = {}
+    if state.query:
+        params["q"] = [state.query]
+    for param, name in URL_FILTERS.items():
+        values = getattr(state.filters, name)
+        if values:
+            params[param] = list(values)
+    if SORT_PARAM.get(state.sort):
+        params["tri"] = [SORT_PARAM[state.sort]]
+    return params
+
+
+def read_url() -> dict[str, list[str]]:
+    return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
+
+
+def write_url(params: Mapping[str, list[str]]) -> None:
+    """Replace the URL's query parameters when they differ (a write costs a browser update)."""
+    if read_url() != {k: list(v) for k, v in params.items()}:
+        st.query_params.from_dict({k: list(v) for k, v in params.items()})
+
+
+def entering_page(page: str) -> bool:
+    """True on the first run of ``page`` in this session or when coming from another page:
+    then the URL is the source of truth; on the following runs, the widgets are."""
+    previous = st.session_state.get("_kb_page")
+    st.session_state["_kb_page"] = page
+    return previous != page
+
+
+def filters_replace(filters: Filters, **changes) -> Filters:
+    return dataclasses.replace(filters, **changes)
