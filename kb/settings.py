@@ -34,7 +34,7 @@ class Settings:
     batch_size: int = 32
     chunk_words: int = 120
     # ranking
-    dense_weight: float = 0.2
+    dense_weight: float = 0.1
     rrf_k: int = 60
     dense_candidates: int = 50
     # application

@@ -1,0 +1,156 @@
+"""Contribuer: a form that writes a fiche, checked at each change by the validator of
+``kb validate``, downloadable as ``<slug>.md`` to propose through a pull request."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import streamlit as st
+
+from kb.compose import FicheForm, check, parse_links, split_lines
+from kb.problems import ERROR, Problem
+from kb.render import markdown_to_html
+from kb.template import SECTION_HINTS
+from kb.textnorm import slugify
+from kb.vocab import vocab
+from ui import components, state
+
+v = vocab()
+engine = state.engine()
+state.entering_page("contribuer")
+TODAY = dt.date.today()
+MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
+          "novembre", "décembre"]
+DEPARTEMENT_OPTIONS = sorted(v.departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
+THEME_OPTIONS = [t for axe in v.axes for t in v.thematiques_of_axe(axe)]
+PR_STEPS = """
+1. **Téléchargez** la fiche ci-dessus (fichier `{slug}.md`).
+2. Sur la forge du projet, **créez une copie (fork)** du dépôt de la banque, ou une branche si vous avez les droits.
+3. **Ajoutez le fichier** dans le dossier `practices/` (sans changer son nom : c'est l'identifiant de la fiche).
+4. Vérifiez-le avec **`kb validate practices/{slug}.md`** : la commande indique chaque problème, sa ligne et la correction.
+5. **Ouvrez une demande de fusion (pull request)** : un membre de l'équipe relit la fiche, puis la publie.
+"""
+
+st.title("Contribuer : proposer une fiche")
+st.markdown("Remplissez le formulaire : la fiche est vérifiée à chaque modification, avec les mêmes règles que "
+            "`kb validate`. Quand elle ne contient plus d'erreur, téléchargez-la et proposez-la au dépôt.")
+
+st.header("1. L'initiative")
+titre = st.text_input("Titre (10 à 120 caractères)", key="c_titre", max_chars=200,
+                      placeholder="Par exemple : Un bus numérique itinérant pour les démarches en ligne")
+resume = st.text_area("Résumé (50 à 400 caractères, une ou deux phrases)", key="c_resume", height=100)
+thematiques = st.multiselect("Thématiques (1 à 5)", THEME_OPTIONS, key="c_thematiques", max_selections=5,
+                             format_func=lambda t: f"{v.thematiques[t]} — {v.axes[v.axe_of[t]]}",
+                             placeholder="Choisir les thématiques")
+publics = st.multiselect("Publics (1 à 6)", list(v.publics), key="c_publics", max_selections=6,
+                         format_func=v.publics.get, placeholder="Choisir les publics")
+col1, col2 = st.columns(2)
+with col1:
+    statut = st.selectbox("Statut", list(v.statuts), key="c_statut", index=None, format_func=v.statuts.get,
+                          placeholder="Choisir un statut")
+    debut_annee = st.selectbox("Année de début", list(range(TODAY.year, 1979, -1)), key="c_debut_annee",
+                               index=None, placeholder="Choisir l'année")
+with col2:
+    porteur = st.text_input("Porteur (service ou structure qui mène l'initiative)", key="c_porteur")
+    debut_mois = st.selectbox("Mois de début (facultatif)", list(range(1, 13)), key="c_debut_mois", index=None,
+                              format_func=lambda m: MONTHS[m - 1], placeholder="Année seule")
+
+st.header("2. Le territoire")
+col1, col2 = st.columns(2)
+with col1:
+    territoire_nom = st.text_input("Nom du territoire", key="c_territoire_nom",
+                                   placeholder="Par exemple : Communauté de communes du Val d'Aubre")
+    territoire_type = st.selectbox("Type de territoire", list(v.types_territoire), key="c_type", index=None,
+                                   format_func=v.types_territoire.get, placeholder="Choisir un type")
+    population = st.number_input("Population (habitants, facultatif)", key="c_population", min_value=1,
+                                 value=None, step=1, placeholder="Par exemple : 18500")
+with col2:
+    departements = st.multiselect("Départements", DEPARTEMENT_OPTIONS, key="c_departements",
+                                  format_func=lambda c: f"{c} – {v.departements[c]}",
+                                  placeholder="Choisir les départements")
+    densite = st.selectbox("Densité (grille communale de l'INSEE, recommandée)", list(v.densite), key="c_densite",
+                           index=None, format_func=v.densite.get, placeholder="Choisir une densité")
+
+st.header("3. Moyens et partenaires")
+col1, col2 = st.columns(2)
+with col1:
+    partenaires = st.text_area("Partenaires (un par ligne, facultatif)", key="c_partenaires", height=100)
+    budget = st.number_input("Budget total en euros (facultatif)", key="c_budget", min_value=0.0, value=None,
+                             step=1000.0, format="%.0f", placeholder="Par exemple : 140000")
+with col2:
+    financements = st.text_area("Financements (un par ligne, facultatif)", key="c_financements", height=100,
+                                placeholder="DSIL\nfonds propres")
+    dispositifs = st.multiselect("Dispositifs nationaux (facultatif)", list(v.dispositifs), key="c_dispositifs",
+                                 format_func=v.dispositifs.get, placeholder="Choisir les dispositifs")
+
+st.header("4. Contact et liens")
+st.caption("Préférez une adresse de service à une adresse personnelle.")
+col1, col2 = st.columns(2)
+with col1:
+    contact_nom = st.text_input("Nom du contact (facultatif)", key="c_contact_nom")
+    contact_email = st.text_input("Courriel (facultatif)", key="c_contact_email")
+    contact_site = st.text_input("Site (facultatif, https://…)", key="c_contact_site")
+with col2:
+    contact_fonction = st.text_input("Fonction (facultatif)", key="c_contact_fonction")
+    contact_telephone = st.text_input("Téléphone (facultatif)", key="c_contact_telephone")
+    mots_cles = st.text_area("Mots-clés (un par ligne, facultatif)", key="c_mots_cles", height=100,
+                             help="Sigles, noms locaux : ils aident la recherche.")
+liens = st.text_area("Liens (un par ligne, « titre | https://… », facultatif)", key="c_liens", height=80)
+
+st.header("5. Le récit")
+sections = {}
+for section in v.sections:
+    title = section["titre"]
+    suffix = " (obligatoire)" if section.get("requise") else (" (recommandée)" if section.get("recommandee")
+                                                              else " (facultative)")
+    sections[title] = st.text_area(f"{title}{suffix}", key=f"c_section_{slugify(title)}", height=130,
+                                   help=SECTION_HINTS.get(title, "").capitalize() or None)
+slug_override = st.text_input("Identifiant de la fiche (facultatif : calculé à partir du titre)", key="c_slug",
+                              help="Minuscules, chiffres et tirets ; c'est le nom du fichier et l'adresse de la fiche.")
+
+form = FicheForm(
+    titre=titre, resume=resume, thematiques=thematiques, publics=publics, territoire_nom=territoire_nom,
+    territoire_type=territoire_type or "", densite=densite or "", departements=departements,
+    population=int(population) if population else None, porteur=porteur, partenaires=split_lines(partenaires),
+    dispositifs=dispositifs, statut=statut or "",
+    debut=(f"{debut_annee}-{debut_mois:02d}" if debut_annee and debut_mois else str(debut_annee or "")),
+    budget_eur=budget, financements=split_lines(financements),
+    contact={"nom": contact_nom, "fonction": contact_fonction, "email": contact_email,
+             "telephone": contact_telephone, "site": contact_site},
+    liens=parse_links(liens), mots_cles=split_lines(mots_cles), mise_a_jour=TODAY, sections=sections,
+    slug=slug_override,
+)
+
+st.header("Vérification")
+started = any(st.session_state.get(key) not in (None, "", []) for key in st.session_state.keys()
+              if str(key).startswith("c_"))
+if not started:
+    st.info("Commencez à remplir le formulaire : la vérification s'affiche ici.")
+    st.stop()
+
+slug, text, fiche, problems = check(form, TODAY)
+errors = [p for p in problems if p.severity == ERROR]
+warnings = [p for p in problems if p.severity != ERROR]
+if engine.get(slug) is not None:
+    errors.append(Problem(f"practices/{slug}.md", 1, ERROR, f"une fiche porte déjà l'identifiant « {slug} » "
+                          "dans la banque : changez le titre ou l'identifiant."))
+
+if errors:
+    st.error(f"**{len(errors)} erreur{'s' if len(errors) > 1 else ''} à corriger** avant de proposer la fiche :\n\n"
+             + "\n".join(f"- ligne {p.line} : {components.md_escape(p.message)}" for p in errors))
+if warnings:
+    st.warning(f"**{len(warnings)} conseil{'s' if len(warnings) > 1 else ''}** (la fiche reste valide) :\n\n"
+               + "\n".join(f"- ligne {p.line} : {components.md_escape(p.message)}" for p in warnings))
+if not errors:
+    st.success(f"La fiche est valide : elle sera enregistrée sous « practices/{slug}.md ».")
+    st.download_button(f"Télécharger la fiche ({slug}.md)", data=text.encode("utf-8"), file_name=f"{slug}.md",
+                       mime="text/markdown", icon=":material/download:", type="primary", on_click="ignore")
+    st.subheader("Proposer la fiche au dépôt")
+    st.markdown(PR_STEPS.format(slug=slug))
+    contributing = state.app_settings().root / "CONTRIBUTING.md"
+    if contributing.exists():
+        with st.expander("Guide de contribution du dépôt (CONTRIBUTING.md)"):
+            st.html(f'<div class="kb-body" lang="fr">{markdown_to_html(contributing.read_text(encoding="utf-8"))}</div>')
+
+with st.expander("Aperçu du fichier (Markdown)", expanded=bool(errors)):
+    st.code(text, language="markdown", line_numbers=True)
