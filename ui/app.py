@@ -19,7 +19,8 @@ import streamlit as st  # noqa: E402
 from ui import components, state  # noqa: E402
 
 APP_TITLE = "Banque d'expériences du numérique territorial"
-PAGES_DIR = Path(__file__).resolve().parent / "pages"
+# not "pages/": Streamlit treats a folder of that name as a legacy multipage app, run without app.py
+PAGES_DIR = Path(__file__).resolve().parent / "views"
 # the page's language for screen readers and translation tools; a constant, never fiche data
 LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
 

@@ -17,7 +17,7 @@ from kb.vocab import vocab
 from ui import components, state
 
 PAGE_SIZE = 10
-FICHE_PAGE = "pages/fiche.py"
+FICHE_PAGE = "views/fiche.py"
 v = vocab()
 engine = state.engine()
 

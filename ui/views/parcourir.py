@@ -20,8 +20,8 @@ from kb.vocab import vocab
 from ui import components, state
 
 PAGE_SIZE = 20
-FICHE_PAGE = "pages/fiche.py"
-SEARCH_PAGE = "pages/rechercher.py"
+FICHE_PAGE = "views/fiche.py"
+SEARCH_PAGE = "views/rechercher.py"
 v = vocab()
 engine = state.engine()
 DEPARTEMENT_OPTIONS = sorted(v.departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))

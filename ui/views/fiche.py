@@ -7,8 +7,8 @@ import streamlit as st
 
 from ui import components, state
 
-FICHE_PAGE = "pages/fiche.py"
-SEARCH_PAGE = "pages/rechercher.py"
+FICHE_PAGE = "views/fiche.py"
+SEARCH_PAGE = "views/rechercher.py"
 SIMILAR = 5
 
 engine = state.engine()
