@@ -84,10 +84,18 @@ def legend(counts: Mapping[str, int]) -> list[LegendEntry]:
         high = round(top * (index + 1) / classes)
         if high < low:
             continue
-        color = PALETTE[round(index * (len(PALETTE) - 1) / max(classes - 1, 1))]
+        color = PALETTE[_palette_index(index, classes)]
         entries.append(LegendEntry(color, low, high))
         low = high + 1
     return entries
+
+
+def _palette_index(index: int, classes: int) -> int:
+    """Few classes take the darker part of the palette, so that they stand out from zero."""
+    if classes == 1:
+        return 3
+    start = 0 if classes >= 4 else 1
+    return start + round(index * (len(PALETTE) - 1 - start) / (classes - 1))
 
 
 def color_for(count: int, entries: list[LegendEntry]) -> str:

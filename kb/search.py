@@ -98,10 +98,11 @@ class ParsedQuery:
 def weighted_rrf(lexical: list[int], dense: list[int], weight: float, k: int = 60) -> dict[int, float]:
     """Fuse two rankings (ids, best first): ``(1-w)/(k+r_lex) + w/(k+r_dense)``, ranks from 1."""
     scores: dict[int, float] = {}
-    for rank, doc in enumerate(lexical, 1):
-        scores[doc] = scores.get(doc, 0.0) + (1.0 - weight) / (k + rank)
-    for rank, doc in enumerate(dense, 1):
-        scores[doc] = scores.get(doc, 0.0) + weight / (k + rank)
+    for ranking, share in ((lexical, 1.0 - weight), (dense, weight)):
+        if share <= 0:
+            continue  # a ranking with no weight brings no candidates either
+        for rank, doc in enumerate(ranking, 1):
+            scores[doc] = scores.get(doc, 0.0) + share / (k + rank)
     return scores
 
 

@@ -119,7 +119,8 @@ def test_weighted_rrf_arithmetic():
     assert scores[10] == pytest.approx(0.75 / 61)
     assert scores[20] == pytest.approx(0.75 / 62 + 0.25 / 61)
     assert scores[30] == pytest.approx(0.25 / 62)
-    assert weighted_rrf([1], [2], weight=0.0, k=60) == {1: pytest.approx(1 / 61), 2: 0.0}
+    assert weighted_rrf([1], [2], weight=0.0, k=60) == {1: pytest.approx(1 / 61)}
+    assert weighted_rrf([1], [2], weight=1.0, k=60) == {2: pytest.approx(1 / 61)}
 
 
 def test_snippet_window_and_highlights():

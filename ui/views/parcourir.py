@@ -1,15 +1,13 @@
 """Parcourir: choose a territory type, a theme and a département; see the map of France by
 département, the themes of the selection and its fiches; and the bank in charts.
 
-The selection lives in the URL (?type=…&thematique=… or &axe=…&departement=…); each
-département of the map is a link to the same page with that département chosen.
+The selection lives in the URL (?type=…&thematique=… or &axe=…&departement=…); clicking a
+département of the map chooses it, as the "Département" list does.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from urllib.parse import urlencode
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -18,6 +16,7 @@ from kb.catalog import Filters
 from kb.francemap import MapUnavailable, choropleth_svg, legend_html
 from kb.vocab import vocab
 from ui import components, state
+from ui.mapview import clicked_departement, france_map
 
 PAGE_SIZE = 20
 FICHE_PAGE = "views/fiche.py"
@@ -47,16 +46,15 @@ def selection() -> Filters:
                    departements=[ss["p_dep"]] if ss.get("p_dep") else [])
 
 
+def on_map_click() -> None:
+    code = clicked_departement("p_map")
+    if code in v.departements:
+        st.session_state["p_dep"] = code
+        st.session_state["_kb_browse_limit"] = PAGE_SIZE
+
+
 def show_more() -> None:
     st.session_state["_kb_browse_limit"] = st.session_state.get("_kb_browse_limit", PAGE_SIZE) + PAGE_SIZE
-
-
-def page_url(filters: Filters) -> str:
-    """Address of this page for a selection: absolute when the browser URL is known."""
-    params = state.params_from_state(state.SearchState("", filters))
-    base = st.context.url or ""
-    base = base[: base.rfind("/") + 1] if "/" in base else ""
-    return f"{base}parcourir?{urlencode(params, doseq=True)}" if params else f"{base}parcourir"
 
 
 def bar_chart(data: pd.DataFrame, y: str, y_title: str, color: str | None = None, color_title: str = "",
@@ -122,35 +120,37 @@ total = engine.search("", filters, limit=0).total
 st.subheader({0: "Aucune fiche pour cette sélection", 1: "1 fiche pour cette sélection"}.get(
     total, f"{total} fiches pour cette sélection"))
 
-map_col, themes_col = st.columns([3, 2], gap="large")
+map_col, side_col = st.columns([3, 2], gap="large")
 with map_col:
     st.header("Carte des fiches par département", anchor="carte")
-    map_filters = dataclasses.replace(filters, departements=[])
     try:
         svg = choropleth_svg(dep_counts, v.departements,
-                             link=lambda code: page_url(dataclasses.replace(map_filters, departements=[code])),
                              selected=filters.departements[0] if filters.departements else None,
                              title="Nombre de fiches par département pour la sélection")
-        st.html(f'<figure class="kb-map-figure" lang="fr">{svg}<figcaption>{legend_html(dep_counts)}'
-                "</figcaption></figure>")
-        st.caption("Survolez un département pour voir son nombre de fiches ; cliquez pour le choisir. "
-                   "En encart : Paris et la petite couronne, les départements d'outre-mer et la Corse.")
+        france_map(svg, key="p_map", on_click=on_map_click)
+        st.html(legend_html(dep_counts))
+        st.caption("Survolez un département pour voir son nombre de fiches, cliquez pour le choisir (ou "
+                   "utilisez la liste « Département »). En encart : Paris et la petite couronne, les "
+                   "départements d'outre-mer et la Corse.")
     except MapUnavailable as exc:
         st.warning(f"Carte indisponible: {exc}")
-    with st.expander("Tableau des départements"):
-        rows = [{"Département": f"{v.departements.get(c, c)} ({c})", "Fiches": n}
-                for c, n in sorted(dep_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
-
-with themes_col:
-    st.header("Thématiques de la sélection", anchor="thematiques")
-    theme_counts = selected.get("thematique", {})
-    if theme_counts:
-        data = pd.DataFrame([{"thématique": v.thematiques[t], "axe": v.axes[v.axe_of[t]], "fiches": n}
-                             for t, n in theme_counts.items()])
-        st.altair_chart(bar_chart(data, "thématique", "Thématique", "axe", "Axe"), width="stretch")
+with side_col:
+    st.header("Départements", anchor="departements")
+    rows = [{"Département": f"{v.departements.get(c, c)} ({c})", "Fiches": n}
+            for c, n in sorted(dep_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    if rows:
+        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", height=420)
     else:
         st.caption("Aucune fiche.")
+
+st.header("Thématiques de la sélection", anchor="thematiques")
+theme_counts = selected.get("thematique", {})
+if theme_counts:
+    data = pd.DataFrame([{"thématique": v.thematiques[t], "axe": v.axes[v.axe_of[t]], "fiches": n}
+                         for t, n in theme_counts.items()])
+    st.altair_chart(bar_chart(data, "thématique", "Thématique", "axe", "Axe"), width="stretch")
+else:
+    st.caption("Aucune fiche.")
 
 st.header("Les fiches", anchor="fiches")
 limit = st.session_state.get("_kb_browse_limit", PAGE_SIZE)
