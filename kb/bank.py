@@ -52,18 +52,51 @@ def find_fiche_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Prob
             for path in sorted(given.rglob("*.md")):
                 if any(part.startswith(".") for part in path.relative_to(given).parts):
                     continue
-                if path.is_symlink() and not _inside(path.resolve(), root):
-                    problems.append(Problem(str(path), 1, ERROR, "lien symbolique vers un fichier hors du "
-                                                                 f"dossier {given}: copiez la fiche dans le "
-                                                                 "dépôt au lieu de la lier."))
-                    continue
+                if path.is_symlink():
+                    refused = _link_problem(path, root, given)
+                    if refused:
+                        problems.append(refused)
+                        continue
                 if path.is_file():
                     files.append(path)
         elif given.exists():
             files.append(given)
         else:
             problems.append(Problem(str(given), 1, ERROR, "fichier ou dossier introuvable."))
-    return files, problems
+    return files, problems + case_clash_problems(files)
+
+
+def _link_problem(path: Path, root: Path, given: Path) -> Problem | None:
+    """Why a symbolic link found in a folder cannot be read as a fiche, or None when it can."""
+    try:
+        target = path.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop (RuntimeError before Python 3.13)
+        return Problem(str(path), 1, ERROR, "lien symbolique cassé (sa cible n'existe pas ou forme une "
+                                            "boucle): supprimez-le ou remplacez-le par la fiche.")
+    if not _inside(target, root):
+        return Problem(str(path), 1, ERROR, f"lien symbolique vers un fichier hors du dossier {given}: "
+                                            "copiez la fiche dans le dépôt au lieu de la lier.")
+    return None
+
+
+def case_clash_problems(files: Iterable[Path]) -> list[Problem]:
+    """Errors for files whose names differ only by case (``Bus.md`` and ``bus.md``): on Windows
+    and macOS they are one file, so a checkout there silently loses one of them."""
+    groups: dict[str, list[Path]] = {}
+    for path in files:
+        groups.setdefault(str(path.parent / path.name.lower()), []).append(path)
+    problems = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        keep = next((p for p in group if p.name == p.name.lower()), group[0])
+        for path in group:
+            if path is not keep:
+                problems.append(Problem(str(path), 1, ERROR, f"nom de fichier qui ne diffère de {keep.name} que "
+                                                             "par les majuscules: sous Windows et macOS ce serait "
+                                                             "le même fichier; renommez ou fusionnez les deux "
+                                                             "fiches."))
+    return problems
 
 
 def _inside(path: Path, root: Path) -> bool:

@@ -115,9 +115,12 @@ class _Builder:
         self.path = settings.catalog_path
 
     def rel(self, path: Path) -> str:
+        """The path from the bank's root, of the file itself: a symbolic link keeps its own name
+        (resolving it would give two fiches the path of one file)."""
+        path = Path(path)
         try:
-            return str(path.resolve().relative_to(self.settings.root.resolve()))
-        except ValueError:
+            return str((path.parent.resolve() / path.name).relative_to(self.settings.root.resolve()))
+        except (ValueError, OSError, RuntimeError):
             return str(path)
 
     def run(self) -> BuildReport:
@@ -126,10 +129,11 @@ class _Builder:
         existing = self.existing_fiches(db) if not full else {}
         stored_problems = self.stored_problems(db) if not full else {}
         files, problems = find_fiche_files([self.source])
+        problems = [Problem(self.rel(Path(p.path)), p.line, p.severity, p.message) for p in problems]
+        refused = {p.path for p in problems if p.severity == ERROR}  # links, names that clash by case
         self.report.files = len(files)
         self.report.full = full
-        if len(files) > 200:
-            self.log(f"{len(files)} fichiers à examiner…")
+        self.log(f"{len(files)} fichier(s) à examiner…")
 
         kept: dict[str, dict] = {}  # path → existing row, unchanged
         parsed: dict[str, tuple[Fiche, str]] = {}  # path → (fiche, hash)
@@ -165,7 +169,7 @@ class _Builder:
         entries += [BankEntry(rel, f.slug, f.titre, f.titre_line) for rel, (f, _) in parsed.items()]
         duplicates = duplicate_problems(entries)
         problems.extend(duplicates)
-        excluded = {p.path for p in duplicates}
+        excluded = {p.path for p in duplicates} | refused
         for rel in excluded:
             kept.pop(rel, None)
             parsed.pop(rel, None)
@@ -209,12 +213,16 @@ class _Builder:
             tmp_path = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
             target = cat.connect(tmp_path)
             cat.create_schema(target)
+        self.log("Écriture de l'index…")
         try:
             with target.atomic():
                 self.delete(target, removed_ids)
                 self.insert(target, inserts, vectors)
                 self.write_problems(target, problems, hashes, excluded)
                 self.write_meta(target)
+                if full or self.report.changed or not target.execute(
+                        "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
+                    self.write_vector_index(target)
             self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
             if full:
                 target.conn.close()
@@ -322,6 +330,17 @@ class _Builder:
             {"path": p.path, "hash": "" if p.path in bank_wide else hashes.get(p.path, ""), "line": p.line,
              "severity": p.severity, "message": p.message}
             for p in problems if p.path in invalid)
+
+    def write_vector_index(self, db) -> None:
+        from kb.index import EXACT_MAX_CHUNKS, choose_kind, write_index
+
+        chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        exact_max = self.settings.exact_max_chunks or EXACT_MAX_CHUNKS
+        if choose_kind(chunks, exact_max) != "flat":
+            self.log(f"Entraînement de l'index approché ({chunks} passages)…")
+        dimension = self.embedder.dimension if choose_kind(chunks, exact_max) != "flat" else None
+        info = write_index(db, dimension, exact_max, self.settings.nprobe)
+        db["meta"].upsert({"key": "vector_index", "value": json.dumps(info)}, pk="key")
 
     def write_meta(self, db) -> None:
         meta = {

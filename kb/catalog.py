@@ -23,7 +23,7 @@ from kb.fiche import Fiche
 from kb.textnorm import analyze
 from kb.vocab import vocab
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 # bm25 weights of the FTS columns, in FTS_COLUMNS order: the title says most about a fiche
 FTS_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
@@ -84,6 +84,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
                          "hash": str, "vector": bytes}, pk="id", foreign_keys=[("fiche_id", "fiches", "id")])
     db["chunks"].create_index(["fiche_id"])
     db["chunks"].create_index(["hash"])
+    db["vector_blob"].create({"id": int, "data": bytes}, pk="id")
     db["problems"].create({"path": str, "hash": str, "line": int, "severity": str, "message": str})
     db["meta"].insert({"key": "schema_version", "value": SCHEMA_VERSION})
 

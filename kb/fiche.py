@@ -29,6 +29,14 @@ HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 RAW_HTML_RE = re.compile(r"<\s*/?\s*([a-zA-Z][a-zA-Z0-9-]*)(?:\s[^<>]*)?/?\s*>")
 PSEUDO_HEADING_RE = re.compile(r"^\s*(?:\*\*|__)?\s*([^*_:]{3,40}?)\s*(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*$")
+# YAML tags a fiche may use: !!str (forces text); any other tag is refused before construction
+SAFE_TAGS = {("!!", "str"), (None, "tag:yaml.org,2002:str")}
+NESTING_START = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
+                 yaml.FlowSequenceStartToken)
+NESTING_END = (yaml.BlockEndToken, yaml.FlowMappingEndToken, yaml.FlowSequenceEndToken)
+# beyond these a value is a typo, and SQLite cannot store integers above 2**63
+MAX_BUDGET_EUR = 1e12
+MAX_POPULATION = 100_000_000
 
 
 FIELDS = {
@@ -129,6 +137,47 @@ class Fiche:
 # ----------------------------------------------------------------------------- reading
 
 
+class _FrontMatterError(Exception):
+    def __init__(self, mark, message: str):
+        super().__init__(message)
+        self.mark = mark
+        self.message = message
+
+
+class _FrontMatterLoader(yaml.SafeLoader):
+    """SafeLoader for a front matter: keys stay the text the editor wrote (``yes:`` is the key
+    "yes", not True; ``<<:`` is not a merge), and a scalar that looks like a date or a number
+    but is not one (2022-02-30, a 5000-digit number) stays text for the validator to judge."""
+
+    def construct_mapping(self, node, deep=False):
+        if not isinstance(node, yaml.MappingNode):
+            raise _FrontMatterError(node.start_mark, "l'en-tête YAML doit être une suite de champs « clé: valeur ».")
+        mapping = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _FrontMatterError(key_node.start_mark, "une clé s'écrit comme un simple mot suivi de « : » "
+                                                             "(par exemple « titre: … »), pas comme une liste ni "
+                                                             "une structure.")
+            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+        return mapping
+
+    def construct_yaml_timestamp(self, node):
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return node.value
+
+    def construct_yaml_int(self, node):
+        try:
+            return super().construct_yaml_int(node)
+        except (ValueError, OverflowError):
+            return node.value
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _FrontMatterLoader.construct_yaml_timestamp)
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:int", _FrontMatterLoader.construct_yaml_int)
+
+
 def parse_file(path: Path | str, today: dt.date | None = None) -> tuple[Fiche | None, list[Problem]]:
     """Read and validate one file. The fiche is None when any error was found."""
     path = Path(path)
@@ -221,7 +270,9 @@ class _Checker:
             hint = ""
             try:
                 data.decode("cp1252")
-                hint = " (il semble enregistré en Latin-1/Windows-1252)"
+                # only when no UTF-8 accent came before: a UTF-8 file with one broken byte is not Latin-1
+                if data[: exc.start].isascii():
+                    hint = " (il semble enregistré en Latin-1/Windows-1252)"
             except UnicodeDecodeError:
                 pass
             self.error(line, f"texte non UTF-8 à la colonne {column}{hint}: enregistrez le fichier en UTF-8.")
@@ -246,13 +297,9 @@ class _Checker:
     def load_yaml(self, front_text: str) -> dict | None:
         offset = self.fm_first_line
         try:
-            for token in yaml.scan(front_text, Loader=yaml.SafeLoader):
-                if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
-                    self.error(token.start_mark.line + offset,
-                               "ancres et alias YAML (& et *) non autorisés dans une fiche: "
-                               "écrivez chaque valeur en entier.")
-                    return None
-            loader = yaml.SafeLoader(front_text)
+            if not self.scan_tokens(front_text):
+                return None
+            loader = _FrontMatterLoader(front_text)
             try:
                 node = loader.get_single_node()
                 if node is None:
@@ -260,18 +307,18 @@ class _Checker:
                                            "(titre, resume, thematiques, publics, territoire, porteur, "
                                            "debut, statut, mise_a_jour).")
                     return None
-                if self.depth(node) > MAX_YAML_DEPTH:
-                    self.error(node.start_mark.line + offset, "valeurs YAML imbriquées trop profondément.")
-                    return None
                 self.index_lines(node, ())
                 data = loader.construct_document(node)
             finally:
                 loader.dispose()
+        except _FrontMatterError as exc:
+            self.error(exc.mark.line + offset, exc.message)
+            return None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + offset if mark else offset
             problem = (exc.problem or "").strip()
-            if "could not determine a constructor" in problem or "tag" in problem:
+            if "could not determine a constructor" in problem:
                 tag = problem.split("tag", 1)[-1].strip(" '")
                 message = (f"étiquette YAML non autorisée ({tag}): seules les valeurs simples (texte, "
                            "nombre, liste, dictionnaire) sont acceptées.")
@@ -281,24 +328,49 @@ class _Checker:
                            "« : » ou commencent par un caractère spécial.")
             self.error(line, message)
             return None
-        except (yaml.YAMLError, RecursionError) as exc:
-            self.error(offset, f"YAML illisible ({type(exc).__name__}).")
+        except yaml.ReaderError as exc:
+            before = front_text[:exc.position]
+            column = exc.position - (before.rfind("\n") + 1) + 1
+            code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")
+            self.error(before.count("\n") + offset,
+                       f"caractère invisible interdit dans l'en-tête (U+{code:04X}, colonne {column}): "
+                       "supprimez-le (il vient souvent d'un copier-coller).")
+            return None
+        except (yaml.YAMLError, RecursionError, ValueError, TypeError, OverflowError, KeyError) as exc:
+            # not expected after the token checks and the loader below; a fiche never crashes the tool
+            self.error(offset, f"en-tête YAML illisible ({type(exc).__name__}): vérifiez sa syntaxe.")
             return None
         if not isinstance(data, dict):
             self.error(offset, "l'en-tête YAML doit être une suite de champs « clé: valeur ».")
             return None
         return data
 
-    def depth(self, node, level: int = 0) -> int:
-        if level > MAX_YAML_DEPTH:
-            return level
-        if isinstance(node, yaml.MappingNode):
-            children = [v for _, v in node.value]
-        elif isinstance(node, yaml.SequenceNode):
-            children = node.value
-        else:
-            return level
-        return max((self.depth(c, level + 1) for c in children), default=level)
+    def scan_tokens(self, front_text: str) -> bool:
+        """Refuse, before anything is built: anchors and aliases (the "billion laughs" bomb),
+        tags other than ``!!str`` (object construction) and nesting deeper than MAX_YAML_DEPTH
+        (PyYAML's scanner slows down quadratically and its composer recurses with depth)."""
+        depth = 0
+        for token in yaml.scan(front_text, Loader=yaml.SafeLoader):
+            line = token.start_mark.line + self.fm_first_line
+            if isinstance(token, (yaml.AliasToken, yaml.AnchorToken)):
+                self.error(line, "ancres et alias YAML (& et *) non autorisés dans une fiche: "
+                                 "écrivez chaque valeur en entier.")
+                return False
+            if isinstance(token, yaml.TagToken) and token.value not in SAFE_TAGS:
+                handle, suffix = token.value
+                self.error(line, f"étiquette YAML non autorisée ({handle or ''}{suffix}): seules les valeurs "
+                                 "simples (texte, nombre, liste, dictionnaire) sont acceptées; retirez "
+                                 "l'étiquette qui commence par « ! ».")
+                return False
+            if isinstance(token, NESTING_START):
+                depth += 1
+                if depth > MAX_YAML_DEPTH:
+                    self.error(line, f"valeurs YAML imbriquées sur plus de {MAX_YAML_DEPTH} niveaux: une fiche "
+                                     "ne contient que des textes, des listes et des structures simples.")
+                    return False
+            elif isinstance(token, NESTING_END):
+                depth -= 1
+        return True
 
     def index_lines(self, node, key: tuple) -> None:
         self.lines[key] = node.start_mark.line + self.fm_first_line
@@ -351,7 +423,11 @@ class _Checker:
             self.error(self.line_of(*where), f"« {label} » doit être un texte, pas une "
                                               f"{'liste' if isinstance(value, list) else 'structure'}.")
             return None
-        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        if isinstance(value, bool):
+            self.error(self.line_of(*where), f"« {label} » doit être un texte: mettez-le entre guillemets "
+                                              "(yes, no, on, off, true, false seuls sont lus comme oui/non).")
+            return None
+        if not isinstance(value, (str, int, float)):
             self.error(self.line_of(*where), f"« {label} » doit être un texte.")
             return None
         text = str(value).strip()
@@ -375,8 +451,10 @@ class _Checker:
 
     def check_slug_value(self, key: str, value, choices: dict, where: tuple, aliases=None) -> str | None:
         if not isinstance(value, str):
+            kind = ("une liste" if isinstance(value, list) else "une structure" if isinstance(value, dict)
+                    else "vide" if value is None else f"« {value} »")
             self.error(self.line_of(*where), f"« {'.'.join(map(str, where))} » doit être une valeur du "
-                                              f"vocabulaire, pas {type(value).__name__}.")
+                                              f"vocabulaire, pas {kind}.")
             return None
         if value in choices:
             return value
@@ -449,8 +527,12 @@ class _Checker:
             try:
                 value = dt.date.fromisoformat(str(value).strip())
             except ValueError:
-                self.error(self.line_of(key), f"« {key} » vaut « {value} »: écrivez une date AAAA-MM-JJ "
-                                              f"(par exemple {self.today.isoformat()}).")
+                if re.match(r"^\d{4}-\d{2}-\d{2}$", str(value).strip()):
+                    self.error(self.line_of(key), f"« {key} » ({str(value).strip()}) n'est pas une date du "
+                                                  "calendrier: vérifiez le jour et le mois.")
+                else:
+                    self.error(self.line_of(key), f"« {key} » vaut « {value} »: écrivez une date AAAA-MM-JJ "
+                                                  f"(par exemple {self.today.isoformat()}).")
                 return None
         if value > self.today:
             self.error(self.line_of(key), f"« {key} » ({value.isoformat()}) est dans le futur: indiquez "
@@ -465,6 +547,10 @@ class _Checker:
             return None
         if value < 0 or value != value:
             self.error(self.line_of(key), f"« {key} » doit être positif ou nul.")
+            return None
+        if value > MAX_BUDGET_EUR:
+            self.error(self.line_of(key), f"« {key} » dépasse mille milliards d'euros: vérifiez le montant "
+                                          "(en euros, sans espace ni symbole, par exemple 140000).")
             return None
         return value
 
@@ -505,7 +591,11 @@ class _Checker:
                                                    (key, "densite"))
         departements = value.get("departements")
         if departements not in (None, "", []):
-            if not isinstance(departements, list):
+            if isinstance(departements, dict):
+                departements = []
+                self.error(self.line_of(key, "departements"), "« territoire.departements » doit être une liste "
+                                                              "de codes entre guillemets, par exemple [\"26\"].")
+            elif not isinstance(departements, list):
                 departements = [departements]
                 self.error(self.line_of(key, "departements"),
                            f"« territoire.departements » doit être une liste: écrivez "
@@ -537,6 +627,10 @@ class _Checker:
             if isinstance(population, bool) or not isinstance(population, int) or population <= 0:
                 self.error(self.line_of(key, "population"), "« territoire.population » doit être un nombre "
                                                             "entier d'habitants, sans espace (par exemple 18500).")
+            elif population > MAX_POPULATION:
+                self.error(self.line_of(key, "population"), f"« territoire.population » ({population}) dépasse "
+                                                            f"{MAX_POPULATION:,} habitants: vérifiez le nombre."
+                                                            .replace(",", " "))
             else:
                 out["population"] = population
         return out

@@ -1,35 +1,136 @@
-"""FAISS index over the chunk vectors stored in the catalog (derived data, rebuilt at load).
+"""FAISS index over the chunk vectors stored in the catalog.
+
+The kind of index follows the size of the bank, chosen at build time and recorded in the
+catalog (``meta.vector_index``):
+
+- ``flat``: exact inner-product search, rebuilt from the stored vectors when a search process
+  opens the catalog (cheap up to a few hundred thousand chunks);
+- ``ivf-sq8``: an inverted file over 8-bit scalar-quantised vectors, trained and serialised
+  into the catalog by the build, for banks too large for exact search within the latency and
+  memory targets (see README, "Performance").
 
 Searches can be restricted to a set of chunks with an ID selector, so facet filters apply
-before ranking: a filtered search finds every allowed chunk, never a post-filtered top-k.
+before ranking. When an approximate search within a filter finds fewer chunks than asked,
+it is repeated over every inverted list, so a filtered search never returns fewer results
+than exist.
 """
 
 from __future__ import annotations
 
+import json
+import math
+
 import numpy as np
+
+FLAT = "flat"
+IVF = "ivf-sq8"
+EXACT_MAX_CHUNKS = 300_000
+READ_BATCH = 20_000
+
+
+def choose_kind(chunks: int, exact_max: int = EXACT_MAX_CHUNKS) -> str:
+    return FLAT if chunks <= exact_max else IVF
+
+
+def _iter_vectors(db, batch: int = READ_BATCH):
+    """(chunk ids, fiche ids, vectors) in chunk-id order, a batch at a time (bounded memory)."""
+    last = -1
+    while True:
+        rows = db.execute("SELECT id, fiche_id, vector FROM chunks WHERE id > ? ORDER BY id LIMIT ?",
+                          [last, batch]).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield (np.array([r[0] for r in rows], dtype="int64"), np.array([r[1] for r in rows], dtype="int64"),
+               np.vstack([np.frombuffer(r[2], dtype="float32") for r in rows]))
+
+
+def train_ivf(db, dimension: int, chunks: int, seed: int = 0):
+    """An IVF-SQ8 index over every stored vector (positions in chunk-id order as ids)."""
+    import faiss
+
+    # about 4·√n lists, and at least 39 training points per list (FAISS's k-means minimum)
+    nlist = max(1, min(int(4 * math.sqrt(chunks)), chunks // 39))
+    quantizer = faiss.IndexFlatIP(dimension)
+    index = faiss.IndexIVFScalarQuantizer(quantizer, dimension, nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    sample_size = min(chunks, max(40 * nlist, 50_000))
+    rng = np.random.default_rng(seed)
+    wanted = np.sort(rng.choice(chunks, size=sample_size, replace=False))
+    sample, position = [], 0
+    for _, _, vectors in _iter_vectors(db):
+        picked = wanted[(wanted >= position) & (wanted < position + len(vectors))] - position
+        sample.append(vectors[picked])
+        position += len(vectors)
+    index.train(np.vstack(sample))
+    position = 0
+    for _, _, vectors in _iter_vectors(db):
+        index.add_with_ids(vectors, np.arange(position, position + len(vectors), dtype="int64"))
+        position += len(vectors)
+    return index, nlist
+
+
+def write_index(db, dimension: int | None, exact_max: int = EXACT_MAX_CHUNKS, nprobe: int = 32) -> dict:
+    """Choose the index kind for the catalog's chunks; train and store it when approximate.
+    Returns the description recorded in ``meta.vector_index``."""
+    import faiss
+
+    chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    kind = choose_kind(chunks, exact_max)
+    db.execute("DELETE FROM vector_blob")
+    info = {"kind": kind, "chunks": chunks}
+    if kind == IVF:
+        index, nlist = train_ivf(db, dimension, chunks)
+        blob = faiss.serialize_index(index).tobytes()
+        db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [blob])
+        info.update({"nlist": nlist, "nprobe": nprobe})
+    return info
 
 
 class VectorIndex:
-    """Exact inner-product search; positions in the index map to chunk and fiche ids."""
+    """Search over chunk vectors; positions in the index map to chunk and fiche ids."""
 
-    def __init__(self, chunk_ids: np.ndarray, fiche_ids: np.ndarray, vectors: np.ndarray):
-        import faiss
-
+    def __init__(self, index, chunk_ids: np.ndarray, fiche_ids: np.ndarray, kind: str = FLAT, nprobe: int = 32):
+        self.index = index
+        self.kind = kind
+        self.nprobe = nprobe
         self.chunk_ids = np.asarray(chunk_ids, dtype="int64")
         self.fiche_ids = np.asarray(fiche_ids, dtype="int64")
-        self.dimension = int(vectors.shape[1]) if len(vectors) else 0
-        self.index = faiss.IndexFlatIP(max(self.dimension, 1))
-        if len(vectors):
-            self.index.add(np.ascontiguousarray(vectors, dtype="float32"))
+        self.dimension = int(index.d) if len(self.chunk_ids) else 0
         self._positions_of_fiche: dict[int, np.ndarray] | None = None
 
     @classmethod
-    def from_catalog(cls, db, dimension: int | None = None) -> "VectorIndex":
-        rows = db.execute("SELECT id, fiche_id, vector FROM chunks ORDER BY id").fetchall()
-        if not rows:
-            return cls(np.zeros(0), np.zeros(0), np.zeros((0, dimension or 1), dtype="float32"))
-        vectors = np.vstack([np.frombuffer(r[2], dtype="float32") for r in rows])
-        return cls(np.array([r[0] for r in rows]), np.array([r[1] for r in rows]), vectors)
+    def flat(cls, chunk_ids, fiche_ids, vectors: np.ndarray) -> "VectorIndex":
+        import faiss
+
+        index = faiss.IndexFlatIP(int(vectors.shape[1]) if len(vectors) else 1)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype="float32"))
+        return cls(index, chunk_ids, fiche_ids)
+
+    @classmethod
+    def from_catalog(cls, db, meta: dict | None = None) -> "VectorIndex":
+        import faiss
+
+        info = json.loads((meta or {}).get("vector_index") or '{"kind": "flat"}')
+        chunk_parts, fiche_parts = [], []
+        if info["kind"] == IVF:
+            for chunk_ids, fiche_ids in _iter_ids(db):
+                chunk_parts.append(chunk_ids)
+                fiche_parts.append(fiche_ids)
+            blob = db.execute("SELECT data FROM vector_blob WHERE id = 1").fetchone()[0]
+            index = faiss.deserialize_index(np.frombuffer(blob, dtype="uint8"))
+            return cls(index, _cat(chunk_parts), _cat(fiche_parts), IVF, int(info.get("nprobe", 32)))
+        index = None
+        for chunk_ids, fiche_ids, vectors in _iter_vectors(db):
+            if index is None:
+                index = faiss.IndexFlatIP(vectors.shape[1])
+            index.add(vectors)
+            chunk_parts.append(chunk_ids)
+            fiche_parts.append(fiche_ids)
+        if index is None:
+            return cls(faiss.IndexFlatIP(1), np.zeros(0), np.zeros(0))
+        return cls(index, _cat(chunk_parts), _cat(fiche_parts))
 
     def __len__(self) -> int:
         return int(self.index.ntotal)
@@ -46,10 +147,14 @@ class VectorIndex:
 
     def vectors_of(self, fiche_id: int) -> np.ndarray:
         positions = self.positions_of([fiche_id])
-        return np.vstack([self.index.reconstruct(int(p)) for p in positions]) if len(positions) else np.zeros(
-            (0, self.dimension), dtype="float32")
+        if not len(positions):
+            return np.zeros((0, self.dimension), dtype="float32")
+        if self.kind == IVF:
+            self.index.make_direct_map()
+        return np.vstack([self.index.reconstruct(int(p)) for p in positions])
 
-    def search(self, query: np.ndarray, k: int, allowed_positions: np.ndarray | None = None):
+    def search(self, query: np.ndarray, k: int, allowed_positions: np.ndarray | None = None,
+               exhaustive: bool = False):
         """(positions, scores) of the k nearest chunks, within ``allowed_positions`` if given."""
         import faiss
 
@@ -58,9 +163,15 @@ class VectorIndex:
         if k <= 0:
             return np.zeros(0, dtype="int64"), np.zeros(0, dtype="float32")
         query = np.ascontiguousarray(query.reshape(1, -1), dtype="float32")
-        params = None
+        selector = None
         if allowed_positions is not None:
-            params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.asarray(allowed_positions, dtype="int64")))
+            selector = faiss.IDSelectorBatch(np.asarray(allowed_positions, dtype="int64"))
+        if self.kind == IVF:
+            nprobe = self.index.nlist if exhaustive else self.nprobe
+            params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe) if selector else \
+                faiss.SearchParametersIVF(nprobe=nprobe)
+        else:
+            params = faiss.SearchParameters(sel=selector) if selector else None
         scores, positions = self.index.search(query, k, params=params)
         keep = positions[0] >= 0
         return positions[0][keep], scores[0][keep]
@@ -69,20 +180,41 @@ class VectorIndex:
         """Best fiches by their best chunk: [(fiche id, score, best chunk id)], up to ``limit``.
 
         Widens the chunk search until ``limit`` distinct fiches are found or every allowed chunk
-        has been seen, so a fiche with many chunks cannot crowd the others out.
+        has been seen, so a fiche with many chunks cannot crowd the others out; an approximate
+        index that finds too few within a filter searches again over all its lists.
         """
         allowed = None if allowed_fiches is None else self.positions_of(allowed_fiches)
         total = len(self) if allowed is None else len(allowed)
         k = max(limit * 4, 32)
+        exhaustive = False
         while True:
-            positions, scores = self.search(query, k, allowed)
+            positions, scores = self.search(query, k, allowed, exhaustive)
             best: dict[int, tuple[float, int]] = {}
             for position, score in zip(positions, scores):
                 fiche = int(self.fiche_ids[position])
                 if fiche not in best:
                     best[fiche] = (float(score), int(self.chunk_ids[position]))
-            if len(best) >= limit or k >= total:
+            if len(best) >= limit:
+                break
+            if self.kind == IVF and not exhaustive and len(positions) < min(k, total):
+                exhaustive = True  # the probed lists held too few allowed chunks: search them all
+                continue
+            if k >= total:
                 break
             k = min(k * 4, total)
         ranked = sorted(best.items(), key=lambda kv: -kv[1][0])[:limit]
         return [(fiche, score, chunk) for fiche, (score, chunk) in ranked]
+
+
+def _iter_ids(db, batch: int = 200_000):
+    last = -1
+    while True:
+        rows = db.execute("SELECT id, fiche_id FROM chunks WHERE id > ? ORDER BY id LIMIT ?", [last, batch]).fetchall()
+        if not rows:
+            return
+        last = rows[-1][0]
+        yield np.array([r[0] for r in rows], dtype="int64"), np.array([r[1] for r in rows], dtype="int64")
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    return np.concatenate(parts) if parts else np.zeros(0, dtype="int64")

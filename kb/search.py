@@ -162,7 +162,7 @@ class Engine:
             if self._vectors is None:
                 from kb.index import VectorIndex
 
-                self._vectors = VectorIndex.from_catalog(self.catalog.db)
+                self._vectors = VectorIndex.from_catalog(self.catalog.db, self.catalog.meta)
                 if len(self._vectors) and self._vectors.dimension != self.embedder.dimension:
                     raise IndexMismatch(f"les vecteurs de l'index ont {self._vectors.dimension} dimensions, le "
                                         f"modèle {self.embedder.dimension}: reconstruisez l'index avec « kb build ».")

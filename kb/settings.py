@@ -37,6 +37,9 @@ class Settings:
     dense_weight: float = 0.1
     rrf_k: int = 60
     dense_candidates: int = 50
+    # vector index: exact up to this many chunks, approximate (IVF-SQ8) above
+    exact_max_chunks: int = 300_000
+    nprobe: int = 32
     # application
     edit_url: str = ""
     thesaurus: Path = Path("thesaurus.yaml")

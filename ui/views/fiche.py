@@ -43,7 +43,7 @@ with side:
             st.link_button("Modifier cette fiche dans le dépôt", edit, icon=":material/edit:",
                            help="Ouvre l'éditeur du dépôt git; la modification passe par une relecture.")
 
-with st.container(key="noprint-similar"):
+with st.container(key="noprint-fichelinks-similar"):
     st.header("Fiches similaires", anchor="fiches-similaires")
     try:
         similar = engine.similar(slug, limit=SIMILAR)

@@ -86,12 +86,11 @@ type_counts = engine.facets(dataclasses.replace(filters, types=[])).get("type", 
 theme_facets = engine.facets(dataclasses.replace(filters, thematiques=[], axes=[]))
 dep_counts = engine.facets(dataclasses.replace(filters, departements=[])).get("departement", {})
 selected = engine.facets(filters)
-all_themes_total = engine.search("", dataclasses.replace(filters, thematiques=[], axes=[]), limit=0).total
 
 
 def theme_label(option: str) -> str:
     if not option:
-        return f"Toutes les thématiques ({all_themes_total})"
+        return "Toutes les thématiques"
     kind, _, value = option.partition(":")
     if kind == "axe":
         return f"{v.axes[value]} : tout l'axe ({theme_facets.get('axe', {}).get(value, 0)})"
@@ -155,10 +154,11 @@ else:
 st.header("Les fiches", anchor="fiches")
 limit = st.session_state.get("_kb_browse_limit", PAGE_SIZE)
 listing = engine.search("", filters, limit=limit)
-for hit in listing.hits:
-    st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug},
-                 icon=":material/article:")
-    st.html(components.compact_item(hit.fiche))
+with st.container(key="fichelinks-browse"):
+    for hit in listing.hits:
+        st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug},
+                     icon=":material/article:")
+        st.html(components.compact_item(hit.fiche))
 if len(listing.hits) < listing.total:
     st.button(f"Afficher plus de fiches ({len(listing.hits)} sur {listing.total})", on_click=show_more,
               icon=":material/expand_more:")

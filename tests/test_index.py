@@ -1,0 +1,79 @@
+"""The vector index: kind chosen by size and recorded; filtered search complete for both kinds."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from conftest import TODAY, FakeEmbedder, variant
+from kb.build import build
+from kb.catalog import Catalog, Filters
+from kb.index import FLAT, IVF, VectorIndex, choose_kind
+from kb.search import Engine
+from kb.settings import load_settings
+
+
+def test_kind_follows_the_size():
+    assert choose_kind(10, exact_max=100) == FLAT
+    assert choose_kind(101, exact_max=100) == IVF
+
+
+def random_unit(n, d, seed):
+    x = np.random.default_rng(seed).normal(size=(n, d)).astype("float32")
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def ivf_index(vectors, nlist):
+    import faiss
+
+    quantizer = faiss.IndexFlatIP(vectors.shape[1])
+    index = faiss.IndexIVFScalarQuantizer(quantizer, vectors.shape[1], nlist, faiss.ScalarQuantizer.QT_8bit,
+                                          faiss.METRIC_INNER_PRODUCT)
+    index.train(vectors)
+    index.add_with_ids(vectors, np.arange(len(vectors), dtype="int64"))
+    return index
+
+
+def test_an_approximate_index_still_returns_every_fiche_of_a_narrow_filter():
+    vectors = random_unit(6000, 32, seed=1)
+    fiche_ids = np.arange(6000) // 3  # 2000 fiches of 3 chunks
+    index = VectorIndex(ivf_index(vectors, nlist=64), np.arange(6000), fiche_ids, IVF, nprobe=1)
+    allowed = [5, 123, 999, 1500, 1999, 42, 777]
+    ranked = index.rank_fiches(random_unit(1, 32, seed=2)[0], limit=50, allowed_fiches=allowed)
+    assert sorted(f for f, _, _ in ranked) == sorted(allowed)
+    unfiltered = index.rank_fiches(random_unit(1, 32, seed=3)[0], limit=20)
+    assert len(unfiltered) == 20
+
+
+def test_approximate_recall_against_exact_search():
+    # clustered data, like embeddings of texts on a few hundred topics
+    centres = random_unit(300, 32, seed=4)
+    noise = np.random.default_rng(6).normal(scale=0.15, size=(20000, 32)).astype("float32")
+    vectors = centres[np.random.default_rng(7).integers(0, 300, 20000)] + noise
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    fiche_ids = np.arange(20000)
+    exact = VectorIndex.flat(np.arange(20000), fiche_ids, vectors)
+    approx = VectorIndex(ivf_index(vectors, nlist=128), np.arange(20000), fiche_ids, IVF, nprobe=32)
+    queries = vectors[np.random.default_rng(5).integers(0, 20000, 50)] + 0.1 * random_unit(50, 32, seed=8)
+    recall = np.mean([len({f for f, _, _ in exact.rank_fiches(q, 10)} & {f for f, _, _ in approx.rank_fiches(q, 10)})
+                      / 10 for q in queries])
+    assert recall >= 0.95
+
+
+def test_a_large_bank_records_an_approximate_index_and_filters_stay_exact(tmp_path, write_fiche):
+    for i, (dep, densite) in enumerate([("26", "rural-disperse"), ("29", "petites-villes"), ("974", "bourgs-ruraux")] * 20):
+        write_fiche(f"fiche-{i:02d}.md", variant(titre=f"titre: Une fiche de test numéro {i:02d} pour l'index",
+                                                 **{"  departements": f"  departements: [\"{dep}\"]",
+                                                    "  densite": f"  densite: {densite}"}))
+    settings = load_settings(tmp_path, exact_max_chunks=100, nprobe=1)
+    build(settings, embedder=FakeEmbedder(), today=TODAY)
+    catalog = Catalog(settings.catalog_path)
+    info = json.loads(catalog.meta["vector_index"])
+    assert info["kind"] == IVF and info["chunks"] == 360 and info["nlist"] == 9
+    engine = Engine(settings, catalog, embedder=FakeEmbedder())
+    filters = Filters(departements=["974"])
+    hits = engine.search("villages démarches", filters, limit=100, mode="dense").hits
+    assert len(hits) == 20 and all(h.fiche["departements"] == ["974"] for h in hits)
+    assert len(engine.similar("fiche-00", limit=5)) == 5
