@@ -250,6 +250,10 @@ class _Builder:
         db = cat.connect(self.path)
         try:
             meta = cat.check_readable(db, self.path)
+        except cat.SchemaMismatch:
+            self.log("Index d'une autre version de kb: reconstruction complète.")
+            db.conn.close()
+            return None, True
         except cat.CatalogError:
             db.conn.close()
             raise

@@ -37,11 +37,44 @@ class CatalogError(Exception):
     """The catalog is missing, unreadable or built with other settings."""
 
 
+class SchemaMismatch(CatalogError):
+    """The catalog was written by another version of kb: a build rewrites it."""
+
+
+def corrupt_error(path: Path | str, exc: Exception) -> CatalogError:
+    """The message for a catalog that SQLite or the JSON decoder cannot read."""
+    detail = " ".join(str(exc).split())
+    detail = detail if len(detail) <= 80 else detail[:80] + "…"
+    return CatalogError(f"l'index {path} est illisible ou corrompu ({type(exc).__name__}: {detail}): "
+                        "reconstruisez-le avec « kb build --force ».")
+
+
+# what reading a damaged catalog raises, beyond what check_readable catches when it opens
+CORRUPTION_ERRORS = (sqlite3.DatabaseError, json.JSONDecodeError)
+
+
+def _roll_back_interrupted_write(path: Path) -> None:
+    """A build killed while writing leaves a hot journal that a read-only connection cannot
+    roll back ("attempt to write a readonly database"); a brief read-write connection does it.
+    A journal that belongs to a build still running is left alone by SQLite."""
+    if not path.with_name(path.name + "-journal").exists():
+        return
+    try:
+        conn = sqlite3.connect(str(path), timeout=10)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        pass  # no write access: the read-only connection reports the problem
+
+
 def connect(path: Path | str, readonly: bool = False) -> sqlite_utils.Database:
     path = Path(path)
     if readonly:
         if not path.exists():
             raise CatalogError(f"aucun index dans {path.parent}: lancez « kb build ».")
+        _roll_back_interrupted_write(path)
         conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
     else:
         conn = sqlite3.connect(str(path), check_same_thread=False)
@@ -54,13 +87,33 @@ def check_readable(db: sqlite_utils.Database, path: Path) -> dict:
     try:
         meta = {row["key"]: row["value"] for row in db["meta"].rows}
         db.execute("SELECT count(*) FROM fiches").fetchone()
+        _quick_check(db, path)
     except sqlite3.DatabaseError as exc:
-        raise CatalogError(f"l'index {path} est illisible ou corrompu ({exc}): reconstruisez-le avec "
-                           "« kb build --force ».") from exc
+        raise corrupt_error(path, exc) from exc
     if meta.get("schema_version") != SCHEMA_VERSION:
-        raise CatalogError(f"l'index {path} a été construit par une autre version de kb: reconstruisez-le "
-                           "avec « kb build --force ».")
+        raise SchemaMismatch(f"l'index {path} a été construit par une autre version de kb: reconstruisez-le "
+                             "avec « kb build ».")
     return meta
+
+
+_CHECKED: dict[str, tuple] = {}  # path → identity of the file version that passed quick_check
+
+
+def _quick_check(db: sqlite_utils.Database, path: Path) -> None:
+    """PRAGMA quick_check, once per version of the file (the application reopens the catalog on
+    every page): finds a truncated file or damaged pages before a query trips on them."""
+    try:
+        st = Path(path).stat()
+        identity = (st.st_ino, st.st_size, st.st_mtime_ns)
+    except OSError:
+        identity = None
+    if identity is not None and _CHECKED.get(str(path)) == identity:
+        return
+    row = db.execute("PRAGMA quick_check").fetchone()
+    if row is None or row[0] != "ok":
+        raise sqlite3.DatabaseError(row[0] if row else "quick_check sans résultat")
+    if identity is not None:
+        _CHECKED[str(path)] = identity
 
 
 def create_schema(db: sqlite_utils.Database) -> None:

@@ -6,6 +6,7 @@ need them, so ``kb validate``, ``kb new`` and ``kb stats`` start in a fraction o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import sys
@@ -108,7 +109,7 @@ def new(ctx: click.Context, titre: str, folder: Path | None) -> None:
 def build(ctx: click.Context, source: Path | None, force: bool, strict: bool, quiet: bool) -> None:
     """Construit ou met à jour l'index (catalogue SQLite et vecteurs) à partir des fiches."""
     from kb.build import BuildError, build as run_build
-    from kb.catalog import CatalogError
+    from kb.catalog import CORRUPTION_ERRORS, CatalogError
     from kb.embed import ModelError
 
     settings = _settings(ctx)
@@ -117,6 +118,8 @@ def build(ctx: click.Context, source: Path | None, force: bool, strict: bool, qu
         report = run_build(settings, source, force=force, strict=strict, log=log, progress=not quiet)
     except (BuildError, CatalogError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except CORRUPTION_ERRORS as exc:
+        raise click.ClickException(_build_failed(settings, exc)) from exc
     for problem in report.problems:
         if not quiet or problem.severity == "error":
             click.echo(problem.format(), err=True)
@@ -129,6 +132,17 @@ def build(ctx: click.Context, source: Path | None, force: bool, strict: bool, qu
     )
 
 
+def _build_failed(settings: Settings, exc: Exception) -> str:
+    detail = " ".join(str(exc).split())[:120]
+    if "locked" in detail:
+        return (f"l'index {settings.catalog_path} est resté verrouillé par un autre programme ({detail}): "
+                "relancez « kb build »; l'index publié n'a pas été modifié.")
+    return (f"la construction a échoué en lisant ou en écrivant l'index {settings.catalog_path} "
+            f"({type(exc).__name__}: {detail}); l'index publié n'a pas été modifié. Si le disque est plein, "
+            "libérez de la place; sinon l'index est sans doute corrompu: reconstruisez-le avec "
+            "« kb build --force ».")
+
+
 # ----------------------------------------------------------------------------- stats
 
 
@@ -137,15 +151,12 @@ def build(ctx: click.Context, source: Path | None, force: bool, strict: bool, qu
 @click.pass_context
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Nombre de fiches par valeur de chaque facette, et fiches incomplètes."""
-    from kb.catalog import Catalog, CatalogError
+    from kb.catalog import Catalog
     from kb.stats import bank_stats
 
     settings = _settings(ctx)
-    try:
-        catalog = Catalog(settings.catalog_path)
-    except CatalogError as exc:
-        raise click.ClickException(str(exc)) from exc
-    data = bank_stats(catalog)
+    with _reading_index(settings):
+        data = bank_stats(Catalog(settings.catalog_path))
     if as_json:
         click.echo(json.dumps({"total": data["total"], "groups": {g.title: [[l, n] for l, n, _ in g.rows]
                                                                   for g in data["groups"]},
@@ -202,6 +213,20 @@ def make_filters(kwargs: dict):
     return filters
 
 
+@contextlib.contextmanager
+def _reading_index(settings: Settings):
+    """A damaged catalog is a message that says how to repair it, never a traceback: some damage
+    is only met by the query that reads the damaged page or value."""
+    from kb.catalog import CORRUPTION_ERRORS, CatalogError, corrupt_error
+
+    try:
+        yield
+    except CatalogError as exc:
+        raise click.ClickException(str(exc)) from exc
+    except CORRUPTION_ERRORS as exc:
+        raise click.ClickException(str(corrupt_error(settings.catalog_path, exc))) from exc
+
+
 def _engine(settings: Settings):
     from kb.catalog import CatalogError
     from kb.search import Engine
@@ -226,8 +251,9 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
     from kb.vocab import vocab
 
     filters = make_filters(kwargs)
-    engine = _engine(_settings(ctx))
-    results = engine.search(query, filters, limit=limit, mode=mode, sort=sort)
+    settings = _settings(ctx)
+    with _reading_index(settings):
+        results = _engine(settings).search(query, filters, limit=limit, mode=mode, sort=sort)
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
@@ -260,11 +286,13 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
 def similar(ctx: click.Context, slug: str, limit: int, as_json: bool, **kwargs) -> None:
     """Fiches les plus proches de SLUG par leur contenu (jamais la fiche elle-même)."""
     filters = make_filters(kwargs)
-    engine = _engine(_settings(ctx))
-    try:
-        hits = engine.similar(slug, filters, limit=limit)
-    except KeyError:
-        raise click.ClickException(f"aucune fiche « {slug} » dans l'index.") from None
+    settings = _settings(ctx)
+    with _reading_index(settings):
+        engine = _engine(settings)
+        try:
+            hits = engine.similar(slug, filters, limit=limit)
+        except KeyError:
+            raise click.ClickException(f"aucune fiche « {slug} » dans l'index.") from None
     if as_json:
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return
@@ -343,13 +371,16 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
     import subprocess
 
     from kb.build import BuildError, build as run_build
-    from kb.catalog import CatalogError
+    from kb.catalog import CORRUPTION_ERRORS, CatalogError
+    from kb.embed import ModelError
 
     settings = _settings(ctx)
     try:
         report = run_build(settings, log=lambda m: click.echo(m, err=True), progress=True)
-    except (BuildError, CatalogError) as exc:
+    except (BuildError, CatalogError, ModelError) as exc:
         raise click.ClickException(str(exc)) from exc
+    except CORRUPTION_ERRORS as exc:
+        raise click.ClickException(_build_failed(settings, exc)) from exc
     click.echo(f"Index à jour: {report.fiches} fiche(s).", err=True)
     app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
     env = {**os.environ, "KB_ROOT": str(settings.root)}

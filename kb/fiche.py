@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from yaml.reader import ReaderError
 
 from kb.problems import ERROR, WARNING, Problem
 from kb.textnorm import fold, slugify
@@ -29,6 +30,7 @@ HEADING_RE = re.compile(r"^(#{1,6})[ \t]+(.*?)[ \t#]*$")
 FENCE_RE = re.compile(r"^\s*(```|~~~)")
 RAW_HTML_RE = re.compile(r"<\s*/?\s*([a-zA-Z][a-zA-Z0-9-]*)(?:\s[^<>]*)?/?\s*>")
 PSEUDO_HEADING_RE = re.compile(r"^\s*(?:\*\*|__)?\s*([^*_:]{3,40}?)\s*(?:\*\*|__)?\s*:?\s*(?:\*\*|__)?\s*$")
+UNICODE_LINE_BREAK_RE = re.compile("[\x85\u2028\u2029]")
 # YAML tags a fiche may use: !!str (forces text); any other tag is refused before construction
 SAFE_TAGS = {("!!", "str"), (None, "tag:yaml.org,2002:str")}
 NESTING_START = (yaml.BlockMappingStartToken, yaml.BlockSequenceStartToken, yaml.FlowMappingStartToken,
@@ -158,8 +160,11 @@ class _FrontMatterLoader(yaml.SafeLoader):
                 raise _FrontMatterError(key_node.start_mark, "une clé s'écrit comme un simple mot suivi de « : » "
                                                              "(par exemple « titre: … »), pas comme une liste ni "
                                                              "une structure.")
-            mapping[key_node.value] = self.construct_object(value_node, deep=deep)
+            mapping[_no_surrogates(key_node, key_node.value)] = self.construct_object(value_node, deep=deep)
         return mapping
+
+    def construct_yaml_str(self, node):
+        return _no_surrogates(node, super().construct_yaml_str(node))
 
     def construct_yaml_timestamp(self, node):
         try:
@@ -174,6 +179,15 @@ class _FrontMatterLoader(yaml.SafeLoader):
             return node.value
 
 
+def _no_surrogates(node, text: str) -> str:
+    """A "\\ud800" escape gives a string that no UTF-8 file or database can hold."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        raise _FrontMatterError(node.start_mark, "caractère invalide (moitié de paire UTF-16, « \\ud800 » à "
+                                                 "« \\udfff »): écrivez le caractère lui-même.")
+    return text
+
+
+_FrontMatterLoader.add_constructor("tag:yaml.org,2002:str", _FrontMatterLoader.construct_yaml_str)
 _FrontMatterLoader.add_constructor("tag:yaml.org,2002:timestamp", _FrontMatterLoader.construct_yaml_timestamp)
 _FrontMatterLoader.add_constructor("tag:yaml.org,2002:int", _FrontMatterLoader.construct_yaml_int)
 
@@ -296,6 +310,15 @@ class _Checker:
 
     def load_yaml(self, front_text: str) -> dict | None:
         offset = self.fm_first_line
+        separator = UNICODE_LINE_BREAK_RE.search(front_text)
+        if separator:
+            # YAML breaks lines there (editors mostly do not): the fields after it would be misread
+            before = front_text[:separator.start()]
+            self.error(before.count("\n") + offset,
+                       f"séparateur de ligne Unicode (U+{ord(separator.group()):04X}) à la colonne "
+                       f"{separator.start() - (before.rfind(chr(10)) + 1) + 1} de l'en-tête: remplacez-le par "
+                       "une espace ou un vrai retour à la ligne.")
+            return None
         try:
             if not self.scan_tokens(front_text):
                 return None
@@ -315,20 +338,27 @@ class _Checker:
             self.error(exc.mark.line + offset, exc.message)
             return None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + offset if mark else offset
             problem = (exc.problem or "").strip()
+            context = exc.context or ""
+            mark = exc.problem_mark or exc.context_mark
+            if ("end of stream" in problem or "<stream end>" in problem) and exc.context_mark:
+                mark = exc.context_mark  # the end of the block says nothing: point at what was left open
+            line = mark.line + offset if mark else offset
             if "could not determine a constructor" in problem:
                 tag = problem.split("tag", 1)[-1].strip(" '")
                 message = (f"étiquette YAML non autorisée ({tag}): seules les valeurs simples (texte, "
                            "nombre, liste, dictionnaire) sont acceptées.")
+            elif "quoted scalar" in context and "end of stream" in problem:
+                message = "guillemet ouvert mais jamais fermé: fermez-le à la fin du texte."
+            elif "'\\t'" in problem or "'\t'" in problem:
+                message = "tabulation dans l'en-tête YAML: indentez avec des espaces."
             else:
                 message = (f"YAML invalide ({problem}{', ' + exc.context if exc.context else ''}): "
                            "vérifiez l'indentation et mettez entre guillemets les textes qui contiennent "
                            "« : » ou commencent par un caractère spécial.")
             self.error(line, message)
             return None
-        except yaml.ReaderError as exc:
+        except ReaderError as exc:
             before = front_text[:exc.position]
             column = exc.position - (before.rfind("\n") + 1) + 1
             code = exc.character if isinstance(exc.character, int) else ord(str(exc.character)[:1] or "\0")

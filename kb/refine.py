@@ -48,7 +48,8 @@ def without(filters: Filters, field_name: str) -> Filters:
     return dataclasses.replace(filters, **{field_name: empty})
 
 
-def filter_counts(engine, query: str, filters: Filters, results=None, mode: str = "hybrid") -> dict[str, dict[str, int]]:
+def filter_counts(engine, query: str, filters: Filters, results=None,
+                  mode: str = "hybrid") -> dict[str, dict[str, int]]:
     """Facet → value → number of fiches, as a filter panel shows them (see the module doc).
 
     ``results``: the current :class:`kb.search.Results`, to reuse its facet counts."""

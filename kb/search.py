@@ -13,6 +13,7 @@ reciprocal rank fusion, ``(1 - w) / (k + rank_lexical) + w / (k + rank_dense)``.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from dataclasses import dataclass, field
@@ -163,9 +164,6 @@ class Engine:
                 from kb.index import VectorIndex
 
                 self._vectors = VectorIndex.from_catalog(self.catalog.db, self.catalog.meta)
-                if len(self._vectors) and self._vectors.dimension != self.embedder.dimension:
-                    raise IndexMismatch(f"les vecteurs de l'index ont {self._vectors.dimension} dimensions, le "
-                                        f"modèle {self.embedder.dimension}: reconstruisez l'index avec « kb build ».")
             return self._vectors
 
     def parse_query(self, text: str) -> ParsedQuery:
@@ -185,6 +183,9 @@ class Engine:
         if not query.text.strip() or not len(self.vectors):
             return []
         vector = self.embedder.encode_queries([query.dense_text()])[0]
+        if len(vector) != self.vectors.dimension:
+            raise IndexMismatch(f"les vecteurs de l'index ont {self.vectors.dimension} dimensions, ceux du modèle "
+                                f"{len(vector)}: reconstruisez l'index avec « kb build ».")
         return self.vectors.rank_fiches(vector, limit, ids)
 
     def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float):
@@ -288,7 +289,7 @@ class Engine:
         best = None
         for chunk_id, _, section, text in self.catalog.chunks([fiche_id]):
             body = text.split(f" — {section}: ", 1)[-1] if section else text
-            matched = sum(1 for w in set(words(body)) if term(w) in wanted)
+            matched = len(chunk_terms(body) & wanted)
             key = (matched, chunk_id == dense_chunk, -chunk_id)
             if best is None or key > best[0]:
                 best = (key, section, body)
@@ -298,6 +299,12 @@ class Engine:
         _, section, body = best
         hit.snippet_section = section
         hit.snippet, hit.highlights = cut_snippet(body, wanted)
+
+
+@functools.lru_cache(maxsize=50_000)
+def chunk_terms(text: str) -> frozenset[str]:
+    """The search terms of a passage (cached: the same passages come back query after query)."""
+    return frozenset(analyze(text))
 
 
 def cut_snippet(text: str, wanted: set[str], size: int = SNIPPET_WORDS) -> tuple[str, list[tuple[int, int]]]:
