@@ -383,7 +383,7 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
         raise click.ClickException(_build_failed(settings, exc)) from exc
     click.echo(f"Index à jour: {report.fiches} fiche(s).", err=True)
     app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
-    env = {**os.environ, "KB_ROOT": str(settings.root)}
+    env = {**os.environ, "KB_ROOT": str(settings.root), "KB_INDEX_DIR": str(settings.index_path)}
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", host, "--browser.gatherUsageStats", "false", "--server.headless", "true"]
     click.echo(f"Application: http://{'localhost' if host == '127.0.0.1' else host}:{port}", err=True)

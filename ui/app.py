@@ -18,17 +18,15 @@ import streamlit as st  # noqa: E402
 
 from ui import components, state  # noqa: E402
 
-APP_TITLE = "Banque d'expériences du numérique territorial"
+APP_TITLE = state.APP_TITLE
 # not "pages/": Streamlit treats a folder of that name as a legacy multipage app, run without app.py
 PAGES_DIR = Path(__file__).resolve().parent / "views"
-# the page's language for screen readers and translation tools; a constant, never fiche data
-LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
 
 st.set_page_config(page_title=APP_TITLE, page_icon="🗂️", layout="wide", initial_sidebar_state="auto",
                    menu_items={"About": f"{APP_TITLE}: fiches de bonnes pratiques des projets numériques "
                                         "des territoires."})
 st.html(components.style_tag())
-st.html(LANG_SCRIPT, unsafe_allow_javascript=True)
+st.html(components.LANG_SCRIPT, unsafe_allow_javascript=True)
 
 pages = [
     st.Page(PAGES_DIR / "rechercher.py", title="Rechercher", icon=":material/search:", url_path="rechercher",

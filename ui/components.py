@@ -14,6 +14,9 @@ from kb.render import markdown_to_html
 from kb.vocab import vocab
 
 STYLE_PATH = Path(__file__).with_name("style.css")
+# the page's language, for screen readers and translation tools (Streamlit's page says "en");
+# the only script of the application: a constant, never built from data
+LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
 SAFE_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 

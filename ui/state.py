@@ -21,6 +21,7 @@ from kb.settings import Settings, SettingsError, load_settings
 from kb.vocab import vocab
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+APP_TITLE = "Banque d'expériences du numérique territorial"
 WARM_QUERY = "médiation numérique"
 
 # query parameter → Filters field (list-valued)
@@ -37,6 +38,16 @@ URL_FILTERS = {
 }
 SORTS = {"relevance": "Pertinence", "date": "Date de mise à jour"}
 SORT_PARAM = {"relevance": None, "date": "date"}  # value of ?tri=, None when default
+
+
+def page_title(title: str) -> None:
+    """The browser tab's title: the page first, then the application (one title per page)."""
+    st.set_page_config(page_title=f"{title} · {APP_TITLE}")
+
+
+def departement_options() -> list[str]:
+    """Département codes in the usual order: 01…19, 2A, 2B, 21…95, then overseas."""
+    return sorted(vocab().departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
 
 
 # ----------------------------------------------------------------------------- settings, engine
@@ -76,8 +87,17 @@ def engine():
         settings = app_settings()
         ensure_index(settings)
         return _open_engine(repr(settings), settings)
-    except (SettingsError, CatalogError) as exc:
+    except SettingsError as exc:
+        st.error(f"Les réglages de la banque sont invalides: {exc}")
+        st.stop()
+    except CatalogError as exc:  # built by another version of kb or another model, or damaged
         st.error(f"L'index des fiches ne peut pas être ouvert: {exc}")
+        if st.button("Reconstruire l'index maintenant", icon=":material/build:", key="kb_rebuild"):
+            from kb.build import build
+
+            with st.spinner("Reconstruction complète de l'index (quelques minutes)…", show_time=True):
+                build(settings, force=True)
+            st.rerun()
         st.stop()
     except Exception as exc:  # model or build failures: say it in French, keep the detail
         st.error(f"Le moteur de recherche n'a pas pu démarrer: {exc}")

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import streamlit as st
 
@@ -21,16 +22,35 @@ state.entering_page("contribuer")
 TODAY = dt.date.today()
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre"]
-DEPARTEMENT_OPTIONS = sorted(v.departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
+DEPARTEMENT_OPTIONS = state.departement_options()
 THEME_OPTIONS = [t for axe in v.axes for t in v.thematiques_of_axe(axe)]
+# front-matter key named by a validator message → the form field that sets it
+FORM_FIELDS = {
+    "titre": "Titre", "resume": "Résumé", "thematiques": "Thématiques", "publics": "Publics", "statut": "Statut",
+    "debut": "Année de début", "porteur": "Porteur", "territoire": "Nom du territoire » « Type de territoire » « Départements",
+    "territoire.nom": "Nom du territoire", "territoire.type": "Type de territoire",
+    "territoire.departements": "Départements", "territoire.densite": "Densité", "contact.email": "Courriel",
+    "contact.site": "Site", "liens": "Liens", "budget_eur": "Budget total en euros",
+}
+KEY_IN_MESSAGE = re.compile(r"« ([a-z_.]+) »")
 PR_STEPS = """
 1. **Téléchargez** la fiche ci-dessus (fichier `{slug}.md`).
 2. Sur la forge du projet, **créez une copie (fork)** du dépôt de la banque, ou une branche si vous avez les droits.
 3. **Ajoutez le fichier** dans le dossier `practices/` (sans changer son nom : c'est l'identifiant de la fiche).
-4. Vérifiez-le avec **`kb validate practices/{slug}.md`** : la commande indique chaque problème, sa ligne et la correction.
+4. Vérifiez-le avec **`kb validate practices/{slug}.md`** : la commande indique chaque problème, sa ligne
+   et la correction.
 5. **Ouvrez une demande de fusion (pull request)** : un membre de l'équipe relit la fiche, puis la publie.
 """
 
+def described(problem) -> str:
+    """A validator message, with the form field it is about."""
+    text = f"ligne {problem.line} : {components.md_escape(problem.message)}"
+    match = KEY_IN_MESSAGE.search(problem.message)
+    field = FORM_FIELDS.get(match.group(1)) if match else None
+    return f"{text} *(formulaire : « {field} »)*" if field else text
+
+
+state.page_title("Contribuer")
 st.title("Contribuer : proposer une fiche")
 st.markdown("Remplissez le formulaire : la fiche est vérifiée à chaque modification, avec les mêmes règles que "
             "`kb validate`. Quand elle ne contient plus d'erreur, téléchargez-la et proposez-la au dépôt.")
@@ -137,10 +157,10 @@ if engine.get(slug) is not None:
 
 if errors:
     st.error(f"**{len(errors)} erreur{'s' if len(errors) > 1 else ''} à corriger** avant de proposer la fiche :\n\n"
-             + "\n".join(f"- ligne {p.line} : {components.md_escape(p.message)}" for p in errors))
+             + "\n".join(f"- {described(p)}" for p in errors))
 if warnings:
     st.warning(f"**{len(warnings)} conseil{'s' if len(warnings) > 1 else ''}** (la fiche reste valide) :\n\n"
-               + "\n".join(f"- ligne {p.line} : {components.md_escape(p.message)}" for p in warnings))
+               + "\n".join(f"- {described(p)}" for p in warnings))
 if not errors:
     st.success(f"La fiche est valide : elle sera enregistrée sous « practices/{slug}.md ».")
     st.download_button(f"Télécharger la fiche ({slug}.md)", data=text.encode("utf-8"), file_name=f"{slug}.md",
@@ -150,7 +170,8 @@ if not errors:
     contributing = state.app_settings().root / "CONTRIBUTING.md"
     if contributing.exists():
         with st.expander("Guide de contribution du dépôt (CONTRIBUTING.md)"):
-            st.html(f'<div class="kb-body" lang="fr">{markdown_to_html(contributing.read_text(encoding="utf-8"))}</div>')
+            guide = markdown_to_html(contributing.read_text(encoding="utf-8"))
+            st.html(f'<div class="kb-body" lang="fr">{guide}</div>')
 
 with st.expander("Aperçu du fichier (Markdown)", expanded=bool(errors)):
     st.code(text, language="markdown", line_numbers=True)

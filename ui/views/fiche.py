@@ -17,14 +17,20 @@ slug = (st.query_params.get("slug") or "").strip()
 fiche = engine.get(slug) if slug else None
 
 if fiche is None:
+    state.page_title("Fiche introuvable")
     st.title("Fiche introuvable")
     if slug:
-        st.warning(f"Aucune fiche « {slug} » dans la banque: elle a peut-être été renommée ou retirée.")
+        st.warning(f"Aucune fiche « {components.md_escape(slug[:100])} » dans la banque : elle a peut-être été "
+                   "renommée ou retirée.")
     else:
         st.info("Aucune fiche demandée: choisissez une fiche depuis la recherche.")
     st.page_link(SEARCH_PAGE, label="Rechercher une fiche", icon=":material/search:")
     st.stop()
 
+# a link to this same page with another slug runs it without updating the browser's address:
+# write it, so that the address shown is always the fiche's own (shareable) URL
+st.query_params["slug"] = slug
+state.page_title(fiche["titre"])
 st.title(components.md_escape(fiche["titre"]), anchor=False)
 st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche["resume"])}</p>{components.badges(fiche)}')
 
@@ -52,6 +58,7 @@ with st.container(key="noprint-fichelinks-similar"):
     if not similar:
         st.caption("Aucune fiche similaire pour l'instant.")
     for hit in similar:
-        st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug}, icon=":material/article:")
+        st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug},
+                     icon=":material/article:")
         st.html(components.compact_item(hit.fiche))
     st.page_link(SEARCH_PAGE, label="Nouvelle recherche", icon=":material/search:")

@@ -23,8 +23,9 @@ FICHE_PAGE = "views/fiche.py"
 SEARCH_PAGE = "views/rechercher.py"
 v = vocab()
 engine = state.engine()
-DEPARTEMENT_OPTIONS = sorted(v.departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
-THEME_OPTIONS = [""] + [item for axe in v.axes for item in (f"axe:{axe}", *(f"thematique:{t}" for t in v.thematiques_of_axe(axe)))]
+DEPARTEMENT_OPTIONS = state.departement_options()
+THEME_OPTIONS = [""] + [item for axe in v.axes
+                        for item in (f"axe:{axe}", *(f"thematique:{t}" for t in v.thematiques_of_axe(axe)))]
 
 
 def restore(search: state.SearchState) -> None:
@@ -33,7 +34,6 @@ def restore(search: state.SearchState) -> None:
     ss["p_type"] = f.types[0] if f.types else ""
     ss["p_theme"] = (f"thematique:{f.thematiques[0]}" if f.thematiques else f"axe:{f.axes[0]}" if f.axes else "")
     ss["p_dep"] = f.departements[0] if f.departements else ""
-    ss["_kb_browse_limit"] = PAGE_SIZE
 
 
 def selection() -> Filters:
@@ -50,7 +50,6 @@ def on_map_click() -> None:
     code = clicked_departement("p_map")
     if code in v.departements:
         st.session_state["p_dep"] = code
-        st.session_state["_kb_browse_limit"] = PAGE_SIZE
 
 
 def show_more() -> None:
@@ -61,7 +60,7 @@ def bar_chart(data: pd.DataFrame, y: str, y_title: str, color: str | None = None
               sort_by_count: bool = True, height: int | None = None) -> alt.Chart:
     encoding = {
         "x": alt.X("fiches:Q", title="Nombre de fiches", axis=alt.Axis(tickMinStep=1, format="d")),
-        "y": alt.Y(f"{y}:N", title=y_title, sort="-x" if sort_by_count else None,
+        "y": alt.Y(f"{y}:N", title=None, sort="-x" if sort_by_count else None,
                    axis=alt.Axis(labelLimit=260)),
         "tooltip": [alt.Tooltip(f"{y}:N", title=y_title), alt.Tooltip("fiches:Q", title="Fiches")],
     }
@@ -69,18 +68,27 @@ def bar_chart(data: pd.DataFrame, y: str, y_title: str, color: str | None = None
         encoding["color"] = alt.Color(f"{color}:N", title=color_title,
                                       legend=alt.Legend(orient="bottom", columns=2, labelLimit=260))
         encoding["tooltip"].insert(1, alt.Tooltip(f"{color}:N", title=color_title))
-    chart = alt.Chart(data).mark_bar().encode(**encoding)
-    return chart.properties(height=height) if height else chart
+    chart = alt.Chart(data, title=alt.Title(y_title, anchor="start", fontSize=13)).mark_bar().encode(**encoding)
+    return readable(chart.properties(height=height) if height else chart)
+
+
+def readable(chart: alt.Chart) -> alt.Chart:
+    """Dark axis and legend texts (the default grey is too light to read comfortably)."""
+    return (chart.configure_axis(labelColor="#333333", titleColor="#333333", labelFontSize=12)
+            .configure_legend(labelColor="#333333", titleColor="#333333", labelFontSize=12)
+            .configure_title(color="#333333"))
 
 
 # ----------------------------------------------------------------------------- state
 
+dropped: list[str] = []
 if state.entering_page("parcourir"):
     from_url, dropped = state.state_from_params(state.read_url())
     restore(from_url)
-    for message in dropped:
-        st.warning(f"Lien partagé: {message}")
 filters = selection()
+if st.session_state.get("_kb_browse_signature") != repr(filters):
+    st.session_state["_kb_browse_signature"] = repr(filters)
+    st.session_state["_kb_browse_limit"] = PAGE_SIZE
 
 type_counts = engine.facets(dataclasses.replace(filters, types=[])).get("type", {})
 theme_facets = engine.facets(dataclasses.replace(filters, thematiques=[], axes=[]))
@@ -99,7 +107,10 @@ def theme_label(option: str) -> str:
 
 # ----------------------------------------------------------------------------- page
 
+state.page_title("Parcourir")
 st.title("Parcourir la banque")
+for message in dropped:
+    st.warning(f"Lien partagé : {components.md_escape(message)}")
 st.markdown("Choisissez un type de territoire, une thématique ou un département : la carte, les thématiques "
             "et la liste des fiches suivent votre choix.")
 col_type, col_theme, col_dep = st.columns(3)
@@ -194,6 +205,6 @@ with tab_year:
             x=alt.X("année:O", title="Année de début", axis=alt.Axis(labelAngle=0)),
             y=alt.Y("fiches:Q", title="Nombre de fiches", axis=alt.Axis(tickMinStep=1, format="d")),
             tooltip=[alt.Tooltip("année:O", title="Année"), alt.Tooltip("fiches:Q", title="Fiches")])
-        st.altair_chart(chart, width="stretch")
+        st.altair_chart(readable(chart), width="stretch")
 
 state.write_url(state.params_from_state(state.SearchState("", filters)))

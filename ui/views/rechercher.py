@@ -34,8 +34,10 @@ WIDGETS = {
     "statuts": ("Statut", ["f_statut"]),
     "dispositifs": ("Dispositifs", ["f_dispositif"]),
 }
+FACETS_OF = {"thematiques": "thematique", "axes": "axe", "publics": "public", "types": "type",
+             "departements": "departement", "regions": "region", "statuts": "statut", "dispositifs": "dispositif"}
 DENSITY_OPTIONS = [slug for level in v.regroupements for slug in (level, *v.densites_of(level))]
-DEPARTEMENT_OPTIONS = sorted(v.departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
+DEPARTEMENT_OPTIONS = state.departement_options()
 
 
 def restore(search: state.SearchState) -> None:
@@ -74,6 +76,21 @@ def show_more() -> None:
     st.session_state["_kb_limit"] = st.session_state.get("_kb_limit", PAGE_SIZE) + PAGE_SIZE
 
 
+def active_filters_text(filters: Filters) -> str:
+    """« Publics : Seniors, Jeunes · Statut : En cours », for the main column (the sidebar is
+    folded away on a phone)."""
+    parts = []
+    for name, (label, _) in WIDGETS.items():
+        values = getattr(filters, name)
+        if values:
+            if name == "densites":
+                names = [v.regroupements.get(x) or v.densite.get(x, x) for x in values]
+            else:
+                names = [v.label(FACETS_OF[name], x) for x in values]
+            parts.append(f"{label} : {', '.join(names)}")
+    return " · ".join(parts)
+
+
 def counted(labels: dict, counts: dict):
     return lambda slug: f"{labels.get(slug, slug)} ({counts.get(slug, 0)})"
 
@@ -104,7 +121,8 @@ counts = filter_counts(engine, search.query, search.filters, results)
 
 with st.sidebar:
     st.header("Filtres")
-    st.caption("Le nombre entre parenthèses est le nombre de fiches obtenues en ajoutant la valeur.")
+    st.caption("Entre parenthèses : le nombre de fiches de la recherche qui ont cette valeur, compte tenu "
+               "des autres filtres.")
     theme_counts = counts.get("thematique", {})
     with st.expander("Thématiques", expanded=bool(search.filters.thematiques or search.filters.axes)):
         for axe, axe_label in v.axes.items():
@@ -119,8 +137,8 @@ with st.sidebar:
     density_counts = {**counts.get("densite", {}), **counts.get("densite_niveau", {})}
     st.multiselect(
         "Densité (grille INSEE)", DENSITY_OPTIONS, key="f_densite",
-        format_func=lambda s: (f"{v.regroupements[s]} : tous niveaux ({density_counts.get(s, 0)})" if s in v.regroupements
-                               else f"· {v.densite[s]} ({density_counts.get(s, 0)})"),
+        format_func=lambda s: (f"{v.regroupements[s]} : tous niveaux ({density_counts.get(s, 0)})"
+                               if s in v.regroupements else f"· {v.densite[s]} ({density_counts.get(s, 0)})"),
         placeholder="Choisir une densité", help="Les 3 grands niveaux regroupent les 7 niveaux détaillés.")
     dep_counts = counts.get("departement", {})
     st.multiselect("Départements", DEPARTEMENT_OPTIONS, key="f_departement",
@@ -131,12 +149,14 @@ with st.sidebar:
     st.multiselect("Statut", list(v.statuts), key="f_statut",
                    format_func=counted(v.statuts, counts.get("statut", {})), placeholder="Choisir un statut")
     st.multiselect("Dispositifs nationaux", list(v.dispositifs), key="f_dispositif",
-                   format_func=counted(v.dispositifs, counts.get("dispositif", {})), placeholder="Choisir un dispositif")
+                   format_func=counted(v.dispositifs, counts.get("dispositif", {})),
+                   placeholder="Choisir un dispositif")
     if not search.filters.is_empty():
-        st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:")
+        st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:", key="clear_sidebar")
 
 # ----------------------------------------------------------------------------- main column
 
+state.page_title("Rechercher")
 st.title("Rechercher une expérience")
 with st.container(horizontal=True, vertical_alignment="bottom"):
     st.text_input("Décrivez votre besoin…", key="q", max_chars=300, width="stretch",
@@ -144,8 +164,13 @@ with st.container(horizontal=True, vertical_alignment="bottom"):
     st.button("Rechercher", type="primary", icon=":material/search:")
 st.radio("Trier par", list(state.SORTS), key="tri", format_func=state.SORTS.get, horizontal=True)
 
-for message in st.session_state.get("_kb_dropped", []):
-    st.warning(f"Lien partagé: {message}")
+if not search.filters.is_empty():
+    with st.container(horizontal=True, vertical_alignment="center", key="active-filters"):
+        st.markdown("**Filtres actifs :** " + components.md_escape(active_filters_text(search.filters)))
+        st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:", key="clear_main")
+
+for message in st.session_state.pop("_kb_dropped", []):  # shown once, after opening the link
+    st.warning(f"Lien partagé : {components.md_escape(message)}")
 
 if search.query or not search.filters.is_empty():
     heading = {0: "Aucune fiche trouvée", 1: "1 fiche trouvée"}.get(results.total, f"{results.total} fiches trouvées")

@@ -1,0 +1,207 @@
+"""The application in a real browser: Streamlit in a subprocess, Chromium driven by Playwright.
+
+Screenshots go to tests/screenshots/ (ignored by git): look at them after a change of layout.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.model]
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = ROOT / "tests" / "screenshots"
+START_TIMEOUT = 120  # seconds: Streamlit start; the first page then loads the model
+PAGE_TIMEOUT = 60_000  # milliseconds
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(bundled_settings, tmp_path_factory):
+    """``streamlit run ui/app.py`` on a free local port, on the session's bundled index."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"Chromium absent ({CHROMIUM}): installez le paquet Debian « chromium » pour ce test")
+    pytest.importorskip("playwright.sync_api", reason="Playwright n'est pas installé")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    env = {**os.environ, "KB_ROOT": str(ROOT), "KB_INDEX_DIR": str(bundled_settings.index_path),
+           "HF_HUB_OFFLINE": "1", "KB_EDIT_URL": "https://forge.example/banque/-/edit/main/{path}"}
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
+               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"Streamlit s'est arrêté (code {process.returncode}):\n{log_path.read_text()}")
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"Streamlit ne répond pas après {START_TIMEOUT} s:\n{log_path.read_text()}")
+            time.sleep(0.2)  # polling interval, bounded by the deadline above
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser(server):
+    from playwright.sync_api import sync_playwright
+
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update"])
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def wait_for_app(page) -> None:
+    """The page has drawn its title and Streamlit has finished running the script: no
+    "running" indicator and no element left from the previous run (``data-stale``)."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=PAGE_TIMEOUT)
+    page.wait_for_function(
+        """() => !document.querySelector('[data-testid="stStatusWidget"]')
+                 && !document.querySelector('[data-stale="true"]')""", timeout=PAGE_TIMEOUT)
+
+
+def link_text(link) -> str:
+    return link.locator("p").inner_text().strip()
+
+
+def test_search_filter_open_a_fiche_and_follow_a_similar_one(browser, server):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+    page.goto(server + "/")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rechercher une expérience")
+    assert page.evaluate("document.documentElement.lang") == "fr"
+    expect(page).to_have_title("Rechercher · Banque d'expériences du numérique territorial")
+
+    box = page.get_by_label("Décrivez votre besoin…")
+    box.fill("aider les seniors à faire leurs démarches")
+    box.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]q=aider"), timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ fiches? trouvées?$"))).to_be_visible()
+    cards = page.locator('[class*="st-key-card-"]')
+    expect(cards.first).to_be_visible()
+    expect(cards.first.locator("mark").first).to_be_visible()  # the matched passage, highlighted
+    page.screenshot(path=SHOTS / "01-recherche.png")
+
+    page.get_by_role("combobox", name="Publics").click()
+    page.get_by_role("option", name=re.compile(r"^Seniors et personnes âgées \(\d+\)$")).click()
+    page.keyboard.press("Escape")
+    expect(page).to_have_url(re.compile(r"public=seniors"), timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    expect(cards.first).to_be_visible()
+    for index in range(cards.count()):
+        expect(cards.nth(index)).to_contain_text("Seniors et personnes âgées")
+    page.screenshot(path=SHOTS / "02-recherche-filtree.png")
+
+    first = cards.first.get_by_test_id("stPageLink").locator("a")
+    title = link_text(first)
+    first.click()
+    expect(page).to_have_url(re.compile(r"/fiche\?slug=[a-z0-9-]+$"), timeout=PAGE_TIMEOUT)
+    expect(page.get_by_role("heading", level=1)).to_have_text(title, timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name="Contexte")).to_be_visible()
+    expect(page.get_by_role("heading", name="Fiches similaires")).to_be_visible()
+    expect(page).to_have_title(f"{title} · Banque d'expériences du numérique territorial")
+    edit = page.get_by_role("link", name=re.compile("Modifier cette fiche dans le dépôt"))
+    expect(edit).to_have_attribute("href", re.compile(r"^https://forge\.example/banque/-/edit/main/practices/.+\.md$"))
+    page.screenshot(path=SHOTS / "03-fiche.png")
+    first_url = page.url
+
+    similar = page.locator('[class*="fichelinks"]').get_by_test_id("stPageLink").locator("a")
+    expect(similar.first).to_be_visible()
+    similar_title = link_text(similar.first)
+    similar.first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(similar_title, timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    assert page.url != first_url and "/fiche?slug=" in page.url
+    page.screenshot(path=SHOTS / "04-fiche-similaire.png")
+
+    page.emulate_media(media="print")
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()
+    expect(page.get_by_role("heading", name="Fiches similaires")).to_be_hidden()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    page.screenshot(path=SHOTS / "05-fiche-impression.png")
+    page.close()
+
+
+def test_shared_url_and_map_of_france(browser, server):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1100}, locale="fr-FR")
+    page.goto(server + "/parcourir?type=communaute-de-communes")
+    wait_for_app(page)
+    expect(page.get_by_role("heading", level=1)).to_have_text("Parcourir la banque")
+    expect(page.get_by_role("combobox", name="Type de territoire")).to_be_visible()
+    drome = page.locator('[data-code="26"]').first
+    expect(drome).to_be_visible(timeout=PAGE_TIMEOUT)
+    assert "Drôme (26)" in drome.locator("title").text_content()
+    # overseas départements are on the map too
+    for code in ("971", "972", "973", "974", "976"):
+        expect(page.locator(f'[data-code="{code}"]').first).to_be_attached()
+    page.screenshot(path=SHOTS / "06-parcourir-carte.png")
+    drome.click()
+    expect(page).to_have_url(re.compile(r"departement=26"), timeout=PAGE_TIMEOUT)
+    expect(page).to_have_url(re.compile(r"type=communaute-de-communes"))
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=re.compile(r"pour cette sélection$"))).to_be_visible()
+    page.screenshot(path=SHOTS / "07-parcourir-departement.png")
+    page.close()
+
+
+def test_small_screen_375px(browser, server):
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 375, "height": 812}, locale="fr-FR", is_mobile=True,
+                            has_touch=True, device_scale_factor=2)
+    page.goto(server + "/?q=m%C3%A9diation%20num%C3%A9rique&statut=en-cours")
+    wait_for_app(page)
+    expect(page.get_by_label("Décrivez votre besoin…")).to_have_value("médiation numérique")
+    expect(page.locator('[class*="st-key-card-"]').first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    page.screenshot(path=SHOTS / "08-mobile-375-recherche.png")
+    page.locator('[class*="st-key-card-"]').first.get_by_test_id("stPageLink").locator("a").click()
+    expect(page).to_have_url(re.compile(r"/fiche\?slug="), timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375 + 1
+    page.screenshot(path=SHOTS / "09-mobile-375-fiche.png")
+    page.close()

@@ -1,0 +1,73 @@
+"""CSV export of result lists (kb.export): no contact e-mail or telephone, ever."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from kb.export import COLUMNS, export_row, export_rows, redact, to_csv
+
+FICHE = {
+    "slug": "bus-numerique", "titre": "Un bus numérique", "territoire_nom": "CC du Val",
+    "type": "communaute-de-communes", "densite": "rural-disperse", "departements": ["26", "2A"],
+    "regions": ["84", "94"], "population": 18500, "porteur": "Service social",
+    "partenaires": ["CAF", "France Services"], "thematiques": ["aide-demarches"], "publics": ["seniors"],
+    "dispositifs": ["france-services"], "statut": "en-cours", "debut": "2022-03", "mise_a_jour": "2026-09-15",
+    "budget_eur": 140000.0, "financements": ["DSIL"], "mots_cles": ["bus"], "licence": "etalab-2.0",
+    "resume": "Écrivez à jean.dupont@mairie.example ou appelez le 04 75 00 00 00 (ou +33 4 75 11 22 33).",
+    "contact": {"nom": "Jean Dupont", "fonction": "Chef de projet", "email": "jean.dupont@mairie.example",
+                "telephone": "04 75 00 00 00", "site": "https://val.example"},
+    "liens": [{"titre": "Bilan", "url": "https://val.example/bilan.pdf"}],
+}
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+PHONE = re.compile(r"(?:\+33|\b0)\s?[1-9](?:[\s.-]?\d{2}){4}")
+
+
+def test_row_uses_labels_and_drops_contact_email_phone_and_name():
+    row = export_row(FICHE, "https://banque.example/fiche?slug=bus-numerique")
+    assert list(row) == [name for name, _ in COLUMNS]
+    assert row["type"] == "Communauté de communes"
+    assert row["densite"] == "Rural à habitat dispersé"
+    assert row["departements"] == "Drôme (26) | Corse-du-Sud (2A)"
+    assert row["thematiques"] == "Aide aux démarches administratives"
+    assert row["statut"] == "En cours"
+    assert row["budget_eur"] == "140000"
+    assert row["contact_fonction"] == "Chef de projet" and row["contact_site"] == "https://val.example"
+    assert row["url"].endswith("slug=bus-numerique")
+    for cell in row.values():
+        assert not EMAIL.search(cell) and not PHONE.search(cell), cell
+    assert "Jean Dupont" not in " ".join(row.values())
+    assert "[adresse électronique retirée]" in row["resume"] and "[numéro retiré]" in row["resume"]
+
+
+def test_redact_keeps_ordinary_numbers():
+    assert redact("Budget 140000 euros, 2022-03, 1 200 accompagnements") == \
+        "Budget 140000 euros, 2022-03, 1 200 accompagnements"
+    assert redact("tel. 01.99.00.12.40") == "tel. [numéro retiré]"
+
+
+def test_cells_that_a_spreadsheet_would_evaluate_are_neutralised():
+    row = export_row({**FICHE, "titre": "=HYPERLINK(\"http://x\")", "porteur": "@SUM(A1)"})
+    assert row["titre"].startswith("'=") and row["porteur"].startswith("'@")
+
+
+def test_csv_is_utf8_with_bom_semicolons_and_french_headers():
+    data = to_csv(export_rows([FICHE, {**FICHE, "slug": "autre", "titre": "Autre; avec \"guillemets\""}]))
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == [title for _, title in COLUMNS]
+    assert len(rows) == 3 and rows[2][1] == 'Autre; avec "guillemets"'
+
+
+@pytest.mark.model
+def test_exporting_the_whole_bundled_bank_leaks_no_email_or_phone(bundled_engine):
+    everything = bundled_engine.search("", limit=10_000)
+    assert everything.total == len(everything.hits) >= 80
+    data = to_csv(export_rows([h.fiche for h in everything.hits], lambda slug: f"fiche?slug={slug}"))
+    cells = [cell for row in csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";") for cell in row]
+    assert not [c for c in cells if EMAIL.search(c) or PHONE.search(c)]
+    emails = [h.fiche["contact"].get("email") for h in everything.hits if h.fiche.get("contact")]
+    assert any(emails)  # the bank has contact e-mails: the export really dropped them

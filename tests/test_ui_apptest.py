@@ -1,0 +1,415 @@
+"""The Streamlit application, page by page, with Streamlit's AppTest on the bundled bank.
+
+The bank is indexed once per session (fixture ``bundled_settings``); the application finds it
+through KB_ROOT and KB_INDEX_DIR, as ``kb serve`` passes them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import re
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from streamlit.testing.v1 import AppTest  # noqa: E402
+
+from kb.catalog import Filters  # noqa: E402
+from kb.compose import FicheForm, check  # noqa: E402
+from kb.fiche import parse_bytes  # noqa: E402
+from ui import components  # noqa: E402
+
+pytestmark = pytest.mark.model
+APP = ROOT / "ui" / "app.py"
+TIMEOUT = 60
+VALID_FICHE = (ROOT / "tests" / "fixtures" / "valid.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def app(bundled_settings, monkeypatch):
+    monkeypatch.setenv("KB_ROOT", str(ROOT))
+    monkeypatch.setenv("KB_INDEX_DIR", str(bundled_settings.index_path))
+    monkeypatch.delenv("KB_EDIT_URL", raising=False)
+    return AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+
+
+def open_page(at: AppTest, page: str, **params) -> AppTest:
+    """Run the app once (st.navigation registers the pages), then open ``page`` with ``params``."""
+    at.run()
+    at.switch_page(f"views/{page}.py")
+    at.query_params.clear()
+    at.query_params.update(params)
+    return at.run()
+
+
+def fiche_links(at: AppTest) -> list[str]:
+    """Slugs of the page links to fiche pages, in page order."""
+    slugs = []
+    for link in at.page_link:
+        query = parse_qs(link.proto.query_string)
+        if link.proto.page == "fiche" and "slug" in query:
+            slugs.append(query["slug"][0])
+    return slugs
+
+
+def card_slugs(at: AppTest) -> list[str]:
+    return [key[len("card-"):] for key in _container_keys(at) if key.startswith("card-")]
+
+
+def _container_keys(at: AppTest) -> list[str]:
+    keys = []
+
+    def walk(block):
+        for child in getattr(block, "children", {}).values():
+            key = getattr(child, "key", None) if hasattr(child, "children") else None
+            if key:
+                keys.append(key)
+            walk(child)
+
+    walk(at._tree)
+    return keys
+
+
+def texts(at: AppTest) -> list[str]:
+    return [e.value for e in at.markdown] + [e.value for e in at.html] + [e.value for e in at.caption]
+
+
+def no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# ----------------------------------------------------------------------------- start
+
+
+def test_the_app_builds_a_missing_index(tmp_path, monkeypatch):
+    (tmp_path / "practices").mkdir()
+    (tmp_path / "practices" / "bus-numerique.md").write_text(VALID_FICHE, encoding="utf-8")
+    monkeypatch.setenv("KB_ROOT", str(tmp_path))
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "index"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    no_exception(at)
+    assert (tmp_path / "index" / "catalog.db").exists()
+    assert at.subheader[0].value.startswith("1 fiche dans la banque")
+    assert fiche_links(at) == ["bus-numerique"]
+
+
+def test_an_index_from_another_version_can_be_rebuilt_from_the_app(tmp_path, monkeypatch):
+    import sqlite3
+
+    from kb.build import build
+    from kb.settings import load_settings
+
+    (tmp_path / "practices").mkdir()
+    (tmp_path / "practices" / "bus-numerique.md").write_text(VALID_FICHE, encoding="utf-8")
+    settings = load_settings(tmp_path, index_dir=tmp_path / "index")
+    build(settings)
+    with sqlite3.connect(settings.catalog_path) as db:
+        db.execute("UPDATE meta SET value = 'ancienne' WHERE key = 'schema_version'")
+    monkeypatch.setenv("KB_ROOT", str(tmp_path))
+    monkeypatch.setenv("KB_INDEX_DIR", str(tmp_path / "index"))
+    at = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert any("autre version de kb" in e.value for e in at.error)
+    at.button(key="kb_rebuild").click()
+    at.run()
+    no_exception(at)
+    assert not at.error
+    assert fiche_links(at) == ["bus-numerique"]
+
+
+# ----------------------------------------------------------------------------- Rechercher
+
+
+def test_search_page_by_default_lists_the_bank(app, bundled_engine):
+    at = app.run()
+    no_exception(at)
+    assert at.title[0].value == "Rechercher une expérience"
+    assert at.text_input(key="q").label == "Décrivez votre besoin…"
+    total = bundled_engine.count()
+    assert at.subheader[0].value.startswith(f"{total} fiches dans la banque")
+    expected = [h.slug for h in bundled_engine.search("", limit=10).hits]
+    assert fiche_links(at) == expected
+    assert any(b.label.startswith("Afficher plus de résultats") for b in at.button)
+    assert at.get("download_button") and "CSV" in at.get("download_button")[0].proto.label
+
+
+def test_search_with_filters_returns_only_matching_fiches_and_updates_the_url(app, bundled_engine):
+    at = app.run()
+    at.text_input(key="q").input("démarches en ligne")
+    at.multiselect(key="f_public").select("seniors")
+    at.multiselect(key="f_densite").select("rural")
+    at.run()
+    no_exception(at)
+    filters = Filters(publics=["seniors"], densites=["rural"])
+    expected = bundled_engine.search("démarches en ligne", filters, limit=10)
+    assert expected.total > 0
+    assert at.subheader[0].value == (f"{expected.total} fiches trouvées" if expected.total > 1 else "1 fiche trouvée")
+    slugs = fiche_links(at)
+    assert slugs == [h.slug for h in expected.hits]
+    for slug in slugs:
+        fiche = bundled_engine.get(slug)
+        assert "seniors" in fiche["publics"] and fiche["densite_niveau"] == "rural"
+    assert at.query_params == {"q": "démarches en ligne", "public": "seniors", "densite": "rural"}
+    # the matched passage is shown with its highlights
+    assert any("<mark>" in h.value for h in at.html)
+    # the counts next to the values: publics counted without the publics filter
+    options = at.multiselect(key="f_public").options
+    wider = bundled_engine.search("démarches en ligne", Filters(densites=["rural"]), limit=0)
+    seniors = wider.facets["public"]["seniors"]
+    assert f"Seniors et personnes âgées ({seniors})" in options, options[:3]
+
+
+def test_url_restores_the_search(app, bundled_engine):
+    app.query_params.update({"q": "fracture numérique", "thematique": ["mediation-numerique", "aide-demarches"],
+                             "type": "communaute-de-communes", "tri": "date"})
+    at = app.run()
+    no_exception(at)
+    assert at.text_input(key="q").value == "fracture numérique"
+    assert at.multiselect(key="f_theme_inclusion").value == ["mediation-numerique", "aide-demarches"]
+    assert at.multiselect(key="f_type").value == ["communaute-de-communes"]
+    assert at.radio(key="tri").value == "date"
+    filters = Filters(thematiques=["mediation-numerique", "aide-demarches"], types=["communaute-de-communes"])
+    expected = bundled_engine.search("fracture numérique", filters, limit=10, sort="date")
+    assert fiche_links(at) == [h.slug for h in expected.hits]
+    dates = [bundled_engine.get(s)["mise_a_jour"] for s in fiche_links(at)]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_unknown_url_values_are_ignored_with_a_warning(app):
+    app.query_params.update({"public": ["seniors", "extraterrestres"], "tri": "hasard"})
+    at = app.run()
+    no_exception(at)
+    assert at.multiselect(key="f_public").value == ["seniors"]
+    assert any("extraterrestres" in w.value for w in at.warning)
+
+
+def test_more_results_on_demand(app, bundled_engine):
+    at = app.run()
+    more = next(b for b in at.button if b.label.startswith("Afficher plus de résultats"))
+    more.click()
+    at.run()
+    assert fiche_links(at) == [h.slug for h in bundled_engine.search("", limit=20).hits]
+
+
+def empty_combination(engine) -> Filters:
+    facets = engine.facets()
+    for t, s, d in itertools.product(facets["type"], facets["statut"], ["rural", "urbain-dense"]):
+        filters = Filters(types=[t], statuts=[s], densites=[d])
+        if engine.search("", filters, limit=0).total == 0:
+            return filters
+    pytest.skip("no empty combination of filters in this bank")
+
+
+def test_no_result_suggests_the_filter_to_remove(app, bundled_engine):
+    filters = empty_combination(bundled_engine)
+    app.query_params.update({"type": filters.types, "statut": filters.statuts, "densite": filters.densites})
+    at = app.run()
+    no_exception(at)
+    assert at.subheader[0].value == "Aucune fiche trouvée"
+    assert any("Aucune fiche ne correspond" in i.value for i in at.info)
+    relax = {b.key: b for b in at.button if b.key and b.key.startswith("relax_")}
+    assert relax
+    without_type = bundled_engine.search("", Filters(statuts=filters.statuts, densites=filters.densites), limit=0).total
+    if without_type:
+        assert f": {without_type} fiche" in relax["relax_types"].label
+        relax["relax_types"].click()
+        at.run()
+        assert at.multiselect(key="f_type").value == []
+        assert len(fiche_links(at)) == min(10, without_type)
+
+
+# ----------------------------------------------------------------------------- Fiche
+
+
+def fiche_texts_without_the_lang_script(at: AppTest) -> list[str]:
+    return [t for t in texts(at) if t != components.LANG_SCRIPT]
+
+
+def test_fiche_page_renders_body_metadata_and_similar_fiches(app, bundled_engine):
+    slug = bundled_engine.search("bus itinérant démarches", limit=1).hits[0].slug
+    fiche = bundled_engine.get(slug)
+    at = open_page(app, "fiche", slug=slug)
+    no_exception(at)
+    assert at.title[0].value == components.md_escape(fiche["titre"])
+    html = "\n".join(h.value for h in at.html)
+    assert "<h2>Contexte</h2>" in html and "<h2>Résultats</h2>" in html
+    assert components.esc(fiche["porteur"]) in html and "Type de territoire" in html
+    similar = [h.slug for h in bundled_engine.similar(slug, limit=5)]
+    assert len(similar) == 5 and slug not in similar
+    assert fiche_links(at) == similar
+    assert [h.value for h in at.header] == ["En bref", "Fiches similaires"]
+    assert not at.get("link_button")  # no edit_url setting: no edit link
+    for text in fiche_texts_without_the_lang_script(at):
+        assert "<script" not in text.lower() and "javascript:" not in text.lower()
+
+
+def test_following_a_similar_fiche_opens_its_page(app, bundled_engine):
+    slug = bundled_engine.search("", limit=1).hits[0].slug
+    at = open_page(app, "fiche", slug=slug)
+    target = fiche_links(at)[0]
+    at.query_params.clear()
+    at.query_params["slug"] = target
+    at.run()
+    assert at.title[0].value == components.md_escape(bundled_engine.get(target)["titre"])
+
+
+def test_edit_link_comes_from_the_setting(app, bundled_engine, monkeypatch):
+    monkeypatch.setenv("KB_EDIT_URL", "https://forge.example/banque/-/edit/main/{path}")
+    slug = bundled_engine.search("", limit=1).hits[0].slug
+    at = open_page(app, "fiche", slug=slug)
+    no_exception(at)
+    buttons = at.get("link_button")
+    assert len(buttons) == 1
+    assert buttons[0].proto.url == f"https://forge.example/banque/-/edit/main/practices/{slug}.md"
+
+
+def test_unknown_fiche_says_so(app):
+    at = open_page(app, "fiche", slug="fiche-qui-n-existe-pas")
+    no_exception(at)
+    assert at.title[0].value == "Fiche introuvable"
+    assert any("fiche-qui-n-existe-pas" in w.value for w in at.warning)
+
+
+def test_url_values_are_never_markdown(app):
+    app.query_params.update({"public": "[piège](https://evil.example)"})
+    at = app.run()
+    no_exception(at)
+    warning = next(w.value for w in at.warning if "piège" in w.value)
+    assert r"\[piège\]\(https\://evil.example\)" in warning
+
+
+@pytest.fixture(scope="module")
+def hostile_bank(tmp_path_factory):
+    """A bank whose only fiche carries raw HTML, a script and javascript: links."""
+    from kb.build import build
+    from kb.settings import load_settings
+
+    root = tmp_path_factory.mktemp("hostile-bank")
+    (root / "practices").mkdir()
+    hostile = VALID_FICHE.replace(
+        "## Objectifs\n",
+        "## Objectifs\n\n<script>alert('body')</script>\n<img src=x onerror=\"alert('img')\">\n"
+        "[cliquez](javascript:alert('link')) <a href=\"javascript:alert('a')\">ici</a>\n"
+        "<iframe src=\"https://evil.example\"></iframe>\n\n")
+    hostile = hostile.replace("titre: Un bus numérique itinérant pour les démarches en ligne",
+                              "titre: \"Un bus [numérique](javascript:alert(1)) <script>x</script> $x$\"")
+    hostile = hostile.replace("porteur: Service cohésion sociale de la communauté de communes",
+                              "porteur: \"<b onmouseover=alert(1)>Service</b>\"")
+    (root / "practices" / "bus-hostile.md").write_text(hostile, encoding="utf-8")
+    (root / "practices" / "bus-sage.md").write_text(VALID_FICHE.replace(
+        "Un bus numérique itinérant pour les démarches en ligne", "Un autre bus numérique pour les villages"),
+        encoding="utf-8")
+    settings = load_settings(root, index_dir=root / "index")
+    report = build(settings)
+    assert report.fiches == 2, report.problems
+    return settings
+
+
+def test_fiche_page_never_runs_html_from_a_fiche(hostile_bank, monkeypatch):
+    monkeypatch.setenv("KB_ROOT", str(hostile_bank.root))
+    monkeypatch.setenv("KB_INDEX_DIR", str(hostile_bank.index_path))
+    at = open_page(AppTest.from_file(str(APP), default_timeout=TIMEOUT), "fiche", slug="bus-hostile")
+    no_exception(at)
+    joined = "\n".join(fiche_texts_without_the_lang_script(at)).lower()
+    for bad in (r"<script", r"<iframe", r"<img", r"<[^>]*\son[a-z]+\s*=", r"href\s*=\s*[\"']?\s*javascript:"):
+        assert not re.search(bad, joined), bad
+    # Markdown-read texts (title, link labels): every sign escaped, so they stay text
+    for text in [t.value for t in at.title] + [link.proto.label for link in at.page_link]:
+        assert not re.search(r"(?<!\\)[<>\[\]()$]", text), text
+        assert "javascript:" not in text
+    assert "&lt;b onmouseover=alert(1)&gt;service&lt;/b&gt;" in joined  # shown as text, escaped
+    assert "<h2>objectifs</h2>" in joined
+    assert fiche_links(at) == ["bus-sage"]
+
+
+# ----------------------------------------------------------------------------- Parcourir
+
+
+def test_browse_page_by_type_and_departement(app, bundled_engine):
+    at = open_page(app, "parcourir", type="communaute-de-communes")
+    no_exception(at)
+    assert at.title[0].value == "Parcourir la banque"
+    assert at.selectbox(key="p_type").value == "communaute-de-communes"
+    filters = Filters(types=["communaute-de-communes"])
+    total = bundled_engine.search("", filters, limit=0).total
+    assert at.subheader[0].value == f"{total} fiches pour cette sélection"
+    listed = fiche_links(at)
+    assert listed and all(bundled_engine.get(s)["type"] == "communaute-de-communes" for s in listed)
+    assert [h.value for h in at.header][:3] == ["Carte des fiches par département", "Départements",
+                                                "Thématiques de la sélection"]
+    departement = next(iter(bundled_engine.facets(filters)["departement"]))
+    at.selectbox(key="p_dep").select(departement)
+    at.run()
+    no_exception(at)
+    narrowed = bundled_engine.search("", Filters(types=["communaute-de-communes"], departements=[departement]),
+                                     limit=100)
+    assert set(fiche_links(at)) >= {h.slug for h in narrowed.hits}
+    assert at.query_params == {"type": "communaute-de-communes", "departement": departement}
+
+
+def test_browse_page_restores_a_theme_from_the_url(app, bundled_engine):
+    at = open_page(app, "parcourir", axe="inclusion")
+    no_exception(at)
+    assert at.selectbox(key="p_theme").value == "axe:inclusion"
+    total = bundled_engine.search("", Filters(axes=["inclusion"]), limit=0).total
+    assert at.subheader[0].value.startswith(f"{total} fiche")
+
+
+# ----------------------------------------------------------------------------- Contribuer
+
+
+def test_contribute_form_shows_the_validator_messages(app):
+    at = open_page(app, "contribuer")
+    no_exception(at)
+    assert any("Commencez à remplir" in i.value for i in at.info)
+    at.text_input(key="c_titre").input("Court")
+    at.run()
+    no_exception(at)
+    errors = "\n".join(e.value for e in at.error)
+    _, _, _, problems = check(FicheForm(titre="Court", mise_a_jour=dt.date.today()))
+    for problem in problems:
+        if problem.severity == "error":
+            assert components.md_escape(problem.message) in errors
+    assert components.md_escape("« titre » fait 5 caractères; il en faut de 10 à 120.") in errors
+    assert not at.get("download_button")
+
+
+def test_a_valid_contribution_can_be_downloaded(app):
+    at = open_page(app, "contribuer")
+    at.text_input(key="c_titre").input("Un atelier de test pour vérifier le formulaire de contribution")
+    at.text_area(key="c_resume").input("Un atelier imaginaire sert à vérifier que le formulaire produit une fiche "
+                                       "valide, téléchargeable et prête pour une demande de fusion.")
+    at.multiselect(key="c_thematiques").select("mediation-numerique")
+    at.multiselect(key="c_publics").select("seniors")
+    at.selectbox(key="c_statut").select("en-cours")
+    at.selectbox(key="c_debut_annee").select(2023)
+    at.selectbox(key="c_debut_mois").select(4)
+    at.text_input(key="c_porteur").input("Service numérique de la commune")
+    at.text_input(key="c_territoire_nom").input("Commune de Test-sur-Formulaire")
+    at.selectbox(key="c_type").select("commune")
+    at.selectbox(key="c_densite").select("bourgs-ruraux")
+    at.multiselect(key="c_departements").select("26")
+    at.text_input(key="c_contact_email").input("numerique@test.example")
+    for key, text in (("contexte", "Une commune rurale sans lieu de médiation."),
+                      ("objectifs", "Accompagner les habitants."),
+                      ("mise-en-oeuvre", "Un atelier hebdomadaire en mairie."),
+                      ("resultats", "Quarante personnes accompagnées.")):
+        at.text_area(key=f"c_section_{key}").input(text)
+    at.run()
+    no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    slug = "un-atelier-de-test-pour-verifier-le-formulaire-de-contribution"
+    assert any(f"practices/{slug}.md" in s.value for s in at.success)
+    download = at.get("download_button")
+    assert len(download) == 1 and f"{slug}.md" in download[0].proto.label
+    text = at.code[0].value
+    fiche, problems = parse_bytes(text.encode(), Path("practices") / f"{slug}.md")
+    assert fiche is not None and fiche.debut == "2023-04" and fiche.contact == {"email": "numerique@test.example"}
+    steps = "\n".join(m.value for m in at.markdown)
+    assert "pull request" in steps and f"kb validate practices/{slug}.md" in steps
