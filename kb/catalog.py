@@ -23,7 +23,7 @@ from kb.fiche import Fiche
 from kb.textnorm import analyze
 from kb.vocab import vocab
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 # bm25 weights of the FTS columns, in FTS_COLUMNS order: the title says most about a fiche
 FTS_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
@@ -132,7 +132,7 @@ def create_schema(db: sqlite_utils.Database) -> None:
     db["facets"].create({"fiche_id": int, "facet": str, "value": str},
                         foreign_keys=[("fiche_id", "fiches", "id")])
     db["facets"].create_index(["facet", "value"])
-    db["facets"].create_index(["fiche_id"])
+    db["facets"].create_index(["fiche_id", "facet", "value"])  # covers facet counts of a result set
     db["chunks"].create({"id": int, "fiche_id": int, "ord": int, "section": str, "text": str,
                          "hash": str, "vector": bytes}, pk="id", foreign_keys=[("fiche_id", "fiches", "id")])
     db["chunks"].create_index(["fiche_id"])
@@ -304,41 +304,84 @@ class Catalog:
         if ids is None:
             rows = self.db.execute("SELECT facet, value, count(*) FROM facets GROUP BY facet, value")
         else:
-            self._load_temp_ids(ids)
-            rows = self.db.execute("SELECT facet, value, count(*) FROM facets "
-                                   "WHERE fiche_id IN (SELECT id FROM temp.kb_ids) GROUP BY facet, value")
+            rows = self.facet_table().count(ids)
         counts: dict[str, dict[str, int]] = {}
         for facet, value, n in rows:
             counts.setdefault(facet, {})[value] = n
         return {facet: dict(sorted(values.items(), key=lambda kv: (-kv[1], kv[0])))
                 for facet, values in counts.items()}
 
+    def facet_table(self) -> "FacetTable":
+        if getattr(self, "_facet_table", None) is None:
+            self._facet_table = FacetTable(self.db)
+        return self._facet_table
+
+    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        """Number of fiches containing each analyzed term (FTS5's own vocabulary table)."""
+        conn = self.db.conn
+        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fiches_fts_vocab USING fts5vocab(main, fiches_fts, row)")
+        rows = conn.execute("SELECT term, doc FROM temp.fiches_fts_vocab WHERE term IN "
+                            "(SELECT value FROM json_each(?))", [json.dumps(list(terms))])
+        return dict(rows.fetchall())
+
     def lexical(self, match: str, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
         """(id, score) of the fiches matching an FTS5 expression, best first, within ``ids``."""
         weights = ", ".join(str(w) for w in FTS_WEIGHTS)
         sql = (f"SELECT rowid, -bm25(fiches_fts, {weights}) AS score FROM fiches_fts "
-               f"WHERE fiches_fts MATCH ?")
-        params: list = [match]
-        if ids is not None:
-            self._load_temp_ids(ids)
-            sql += " AND rowid IN (SELECT id FROM temp.kb_ids)"
-        sql += " ORDER BY score DESC LIMIT ?"
-        params.append(limit)
-        return [(r[0], r[1]) for r in self.db.execute(sql, params)]
-
-    def _load_temp_ids(self, ids: list[int]) -> None:
-        conn = self.db.conn
-        conn.execute("CREATE TEMP TABLE IF NOT EXISTS kb_ids (id INTEGER PRIMARY KEY)")
-        conn.execute("DELETE FROM temp.kb_ids")
-        conn.executemany("INSERT OR IGNORE INTO temp.kb_ids VALUES (?)", ((i,) for i in ids))
+               f"WHERE fiches_fts MATCH ? ORDER BY score DESC")
+        if ids is None:
+            return [(r[0], r[1]) for r in self.db.execute(sql + " LIMIT ?", [match, limit])]
+        # Walk the whole ranked list and keep the allowed ids: exact, and far cheaper than
+        # "rowid IN (…)", which makes FTS5 evaluate the query once per allowed id.
+        allowed = set(ids)
+        out = []
+        for rowid, score in self.db.execute(sql, [match]):
+            if rowid in allowed:
+                out.append((rowid, score))
+                if len(out) >= limit:
+                    break
+        return out
 
     def chunks(self, fiche_ids: list[int] | None = None):
         """(chunk id, fiche id, section, text) rows."""
         if fiche_ids is None:
             return self.db.execute("SELECT id, fiche_id, section, text FROM chunks ORDER BY id").fetchall()
-        self._load_temp_ids(fiche_ids)
         return self.db.execute("SELECT id, fiche_id, section, text FROM chunks WHERE fiche_id IN "
-                               "(SELECT id FROM temp.kb_ids) ORDER BY id").fetchall()
+                               "(SELECT value FROM json_each(?)) ORDER BY id", [_id_list(fiche_ids)]).fetchall()
 
     def problems(self) -> list[dict]:
         return list(self.db.query("SELECT path, line, severity, message FROM problems ORDER BY path, line"))
+
+
+def _id_list(ids) -> str:
+    """Ids as one JSON parameter, for ``IN (SELECT value FROM json_each(?))``: one bound value
+    whatever the number of ids, and no temporary table to fill."""
+    return json.dumps([int(i) for i in ids])
+
+
+class FacetTable:
+    """The facets table in memory, as arrays sorted by fiche, to count the facet values of a
+    result set in a few milliseconds whatever its size (SQL's GROUP BY over a large id list
+    costs tens of milliseconds per search)."""
+
+    def __init__(self, db: sqlite_utils.Database):
+        import numpy as np
+
+        self._np = np
+        rows = db.execute("SELECT fiche_id, facet, value FROM facets ORDER BY fiche_id").fetchall()
+        self.keys = sorted({(facet, value) for _, facet, value in rows})
+        column = {key: i for i, key in enumerate(self.keys)}
+        self.fiche = np.fromiter((r[0] for r in rows), dtype="int64", count=len(rows))
+        self.column = np.fromiter((column[(r[1], r[2])] for r in rows), dtype="int32", count=len(rows))
+
+    def count(self, ids) -> list[tuple[str, str, int]]:
+        np = self._np
+        ids = np.unique(np.asarray(list(ids), dtype="int64"))
+        starts = np.searchsorted(self.fiche, ids, "left")
+        lengths = np.searchsorted(self.fiche, ids, "right") - starts
+        total = int(lengths.sum())
+        if not total:
+            return []
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        counts = np.bincount(self.column[offsets + np.arange(total)], minlength=len(self.keys))
+        return [(*self.keys[i], int(counts[i])) for i in np.nonzero(counts)[0]]

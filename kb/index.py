@@ -24,7 +24,7 @@ import numpy as np
 
 FLAT = "flat"
 IVF = "ivf-sq8"
-EXACT_MAX_CHUNKS = 300_000
+EXACT_MAX_CHUNKS = 50_000
 READ_BATCH = 20_000
 
 

@@ -80,10 +80,12 @@ class ParsedQuery:
     expansions: list[tuple[str, ...]]
     expansion_labels: list[str]
 
-    def fts(self) -> str | None:
-        """An FTS5 expression: every term and expansion quoted (a query is data, never syntax)."""
-        parts = [f'"{t}"' for t in dict.fromkeys(self.terms)]
-        parts += ['"' + " ".join(e) + '"' for e in self.expansions]
+    def fts(self, skip: set[str] = frozenset()) -> str | None:
+        """An FTS5 expression: every term and expansion quoted (a query is data, never syntax),
+        without the terms in ``skip``."""
+        parts = [f'"{t}"' for t in dict.fromkeys(self.terms) if t not in skip]
+        # a phrase is rarer than each of its words: only one-word expansions can be skipped
+        parts += ['"' + " ".join(e) + '"' for e in self.expansions if not (len(e) == 1 and e[0] in skip)]
         return " OR ".join(parts) or None
 
     @property
@@ -174,10 +176,25 @@ class Engine:
         return ParsedQuery(text, unique, expansions[:MAX_QUERY_TERMS], labels[:MAX_QUERY_TERMS])
 
     def lexical_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
-        expression = query.fts()
+        expression = query.fts(self._ubiquitous(query))
         if not expression:
             return []
         return self.catalog.lexical(expression, ids, limit)
+
+    def _ubiquitous(self, query: ParsedQuery) -> set[str]:
+        """Terms found in more than half of the fiches. FTS5's BM25 gives them a weight of about
+        zero (its idf is clamped there), so leaving them out of the match keeps the ranking and
+        spares scoring almost every fiche of a large bank. Kept when nothing else is asked."""
+        terms = set(query.terms) | {e[0] for e in query.expansions if len(e) == 1}
+        frequencies = self.catalog.document_frequencies(sorted(terms))
+        half = self._fiche_count() / 2
+        common = {t for t, n in frequencies.items() if n > half}
+        return common if common != terms else set()
+
+    def _fiche_count(self) -> int:
+        if getattr(self, "_count_for", None) != self._build_id:
+            self._count, self._count_for = self.catalog.count(), self._build_id
+        return self._count
 
     def dense_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int):
         if not query.text.strip() or not len(self.vectors):
@@ -307,10 +324,16 @@ def chunk_terms(text: str) -> frozenset[str]:
     return frozenset(analyze(text))
 
 
+@functools.lru_cache(maxsize=200_000)
+def token_terms(token: str) -> tuple[str, ...]:
+    """The search terms of one whitespace-separated token (« l'école, » → ("ecol",))."""
+    return tuple(t for t in map(term, words(token)) if t)
+
+
 def cut_snippet(text: str, wanted: set[str], size: int = SNIPPET_WORDS) -> tuple[str, list[tuple[int, int]]]:
     """A window of ``size`` words around the most matches, and the (start, end) of matched words."""
     tokens = plain(text).split(" ")
-    flags = [any(term(w) in wanted for w in words(token)) for token in tokens]
+    flags = [not wanted.isdisjoint(token_terms(token)) for token in tokens]
     start = 0
     if len(tokens) > size:
         counts = np.convolve(np.array(flags, dtype=int), np.ones(size, dtype=int), mode="valid")

@@ -38,7 +38,7 @@ class Settings:
     rrf_k: int = 60
     dense_candidates: int = 50
     # vector index: exact up to this many chunks, approximate (IVF-SQ8) above
-    exact_max_chunks: int = 300_000
+    exact_max_chunks: int = 50_000
     nprobe: int = 32
     # application
     edit_url: str = ""

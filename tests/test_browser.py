@@ -5,70 +5,15 @@ Screenshots go to tests/screenshots/ (ignored by git): look at them after a chan
 
 from __future__ import annotations
 
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
 
+from apphelpers import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT, ROOT, wait_for_app
+
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
-ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / "tests" / "screenshots"
-START_TIMEOUT = 120  # seconds: Streamlit start; the first page then loads the model
-PAGE_TIMEOUT = 60_000  # milliseconds
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(bundled_settings, tmp_path_factory):
-    """``streamlit run ui/app.py`` on a free local port, on the session's bundled index."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"Chromium absent ({CHROMIUM}): installez le paquet Debian « chromium » pour ce test")
-    pytest.importorskip("playwright.sync_api", reason="Playwright n'est pas installé")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    env = {**os.environ, "KB_ROOT": str(ROOT), "KB_INDEX_DIR": str(bundled_settings.index_path),
-           "HF_HUB_OFFLINE": "1", "KB_EDIT_URL": "https://forge.example/banque/-/edit/main/{path}"}
-    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
-               "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"Streamlit s'est arrêté (code {process.returncode}):\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"Streamlit ne répond pas après {START_TIMEOUT} s:\n{log_path.read_text()}")
-            time.sleep(0.2)  # polling interval, bounded by the deadline above
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -77,25 +22,11 @@ def browser(server):
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update"])
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
             yield chromium
         finally:
             chromium.close()
-
-
-def wait_for_app(page) -> None:
-    """The page has drawn its title and Streamlit has finished running the script: no
-    "running" indicator and no element left from the previous run (``data-stale``)."""
-    from playwright.sync_api import expect
-
-    expect(page.get_by_role("heading", level=1)).to_be_visible(timeout=PAGE_TIMEOUT)
-    page.wait_for_function(
-        """() => !document.querySelector('[data-testid="stStatusWidget"]')
-                 && !document.querySelector('[data-stale="true"]')""", timeout=PAGE_TIMEOUT)
 
 
 def link_text(link) -> str:
