@@ -34,6 +34,9 @@ from kb.settings import Settings
 from kb.vocab import vocab
 
 
+PROGRESS_EVERY = 2000  # files between two progress lines (a bank of that size takes seconds)
+
+
 class BuildError(Exception):
     pass
 
@@ -138,7 +141,9 @@ class _Builder:
         kept: dict[str, dict] = {}  # path → existing row, unchanged
         parsed: dict[str, tuple[Fiche, str]] = {}  # path → (fiche, hash)
         hashes: dict[str, str] = {}
-        for path in files:
+        for number, path in enumerate(files, 1):
+            if number % PROGRESS_EVERY == 0:
+                self.log(f"… {number}/{len(files)} fichiers examinés ({self.report.parsed} relus)")
             rel = self.rel(path)
             try:
                 data = path.read_bytes()
