@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -122,6 +124,7 @@ class Engine:
         self._vectors = None
         self._lock = threading.RLock()
         self._build_id = catalog.build_id()
+        self._file_seen = _file_identity(catalog.path)
         self._check_model()
 
     @classmethod
@@ -141,12 +144,19 @@ class Engine:
             )
 
     def refresh(self) -> bool:
-        """Reopen the catalog if a build has published a new one since; True when it did."""
+        """Reopen the catalog if a build has published a new one since; True when it did.
+
+        Cheap when nothing changed (the application calls it on every page): a build replaces
+        the file or commits into it, and either changes its identity (inode, size, mtime)."""
+        identity = _file_identity(self.catalog.path)
+        if identity is not None and identity == self._file_seen:
+            return False
         with self._lock:
             try:
                 fresh = Catalog(self.catalog.path)
             except CatalogError:
                 return False
+            self._file_seen = identity
             if fresh.build_id() == self._build_id:
                 fresh.close()
                 return False
@@ -196,20 +206,29 @@ class Engine:
             self._count, self._count_for = self.catalog.count(), self._build_id
         return self._count
 
-    def dense_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int):
+    def query_vector(self, query: ParsedQuery):
+        """The query's embedding, or None for an empty query. Thread-safe and outside the
+        engine's lock, so that other searches use the catalog while the model encodes."""
+        if not query.text.strip():
+            return None
+        return self.embedder.encode_queries([query.dense_text()])[0]
+
+    def dense_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int, vector=None):
         if not query.text.strip() or not len(self.vectors):
             return []
-        vector = self.embedder.encode_queries([query.dense_text()])[0]
+        if vector is None:
+            vector = self.query_vector(query)
         if len(vector) != self.vectors.dimension:
             raise IndexMismatch(f"les vecteurs de l'index ont {self.vectors.dimension} dimensions, ceux du modèle "
                                 f"{len(vector)}: reconstruisez l'index avec « kb build ».")
         return self.vectors.rank_fiches(vector, limit, ids)
 
-    def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float):
+    def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float, vector=None):
         """The lexical and dense rankings that the fusion combines; a ranking whose weight is
         zero is not computed (lexical-only search never loads the model)."""
         lexical = self.lexical_ranking(query, ids, max(wanted, 1000)) if weight < 1 else []
-        dense = self.dense_ranking(query, ids, max(wanted, self.settings.dense_candidates)) if weight > 0 else []
+        dense = (self.dense_ranking(query, ids, max(wanted, self.settings.dense_candidates), vector)
+                 if weight > 0 else [])
         return lexical, dense
 
     # -- API -------------------------------------------------------------------------------------
@@ -221,14 +240,15 @@ class Engine:
         filters = filters or Filters()
         weight = self.settings.dense_weight if dense_weight is None else dense_weight
         limit = max(0, int(limit))
+        parsed = self.parse_query(query)
+        weight = {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
+        vector = self.query_vector(parsed) if weight > 0 else None
         with self._lock:
             ids = None if filters.is_empty() else self.catalog.ids(filters)
-            parsed = self.parse_query(query)
             if not parsed.text:
                 return self._browse(parsed, filters, ids, limit, offset, mode)
             wanted = offset + limit
-            weight = {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
-            lexical, dense = self.rankings(parsed, ids, wanted, weight)
+            lexical, dense = self.rankings(parsed, ids, wanted, weight, vector)
             lex_ids = [doc for doc, _ in lexical]
             dense_ids = [doc for doc, _, _ in dense]
             fused = weighted_rrf(lex_ids, dense_ids, weight, self.settings.rrf_k)
@@ -354,3 +374,11 @@ def cut_snippet(text: str, wanted: set[str], size: int = SNIPPET_WORDS) -> tuple
             highlights.append((len(snippet), len(snippet) + len(token)))
         snippet += token
     return snippet + suffix, highlights
+
+
+def _file_identity(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_size, st.st_mtime_ns

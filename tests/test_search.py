@@ -90,6 +90,25 @@ def test_thesaurus_finds_a_fiche_that_never_uses_the_acronym(small_bank):
     assert [h.slug for h in small_bank.search("ENT primaire", mode="lexical").hits][0] == "ent-ecoles"
 
 
+def test_a_running_engine_sees_each_published_build_and_only_then(small_bank, write_fiche, tmp_path):
+    """The application keeps one engine and calls refresh() on every page: it must pick up an
+    incremental build (written in place) and a forced one (a new file), and not reopen otherwise."""
+    settings = load_settings(tmp_path)
+    assert small_bank.refresh() is False
+    assert small_bank.search("ludothèque", mode="lexical").hits == []
+
+    write_fiche("ludotheque.md", variant(titre="titre: Une ludothèque numérique itinérante"))
+    build(settings, embedder=FakeEmbedder(), today=TODAY)
+    assert small_bank.refresh() is True
+    assert [h.slug for h in small_bank.search("ludothèque", mode="lexical").hits] == ["ludotheque"]
+    assert small_bank.refresh() is False
+
+    (tmp_path / "practices" / "ludotheque.md").unlink()
+    build(settings, embedder=FakeEmbedder(), today=TODAY, force=True)
+    assert small_bank.refresh() is True
+    assert small_bank.search("ludothèque", mode="lexical").hits == []
+
+
 # ----------------------------------------------------------------------------- hostile queries
 
 HOSTILE = ['"bus', 'bus*', 'NEAR(bus numérique)', '-bus', '(bus) OR', 'bus AND NOT', '🚌 bus 🚌', "bus'", 'bus:',
