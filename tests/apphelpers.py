@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,6 +32,12 @@ class AppStartError(RuntimeError):
     """Streamlit exited or did not answer in time; the message holds its log."""
 
 
+class App(NamedTuple):
+    url: str  # http://127.0.0.1:<port>
+    process: subprocess.Popen
+    log_path: Path
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -46,10 +52,10 @@ def app_command(port: int) -> list[str]:
 
 @contextlib.contextmanager
 def running_app(index_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None,
-                start_timeout: float = START_TIMEOUT) -> Iterator[str]:
+                start_timeout: float = START_TIMEOUT) -> Iterator[App]:
     """``streamlit run ui/app.py`` on a free port of 127.0.0.1 over the bank of this repository
-    and the index in ``index_dir``; yields the base URL once the server answers its health check.
-    The server is always stopped on exit (terminate, then kill)."""
+    and the index in ``index_dir``; yields the :class:`App` once the server answers its health
+    check. The server is always stopped on exit (terminate, then kill)."""
     port = free_port()
     env = {**os.environ, "KB_ROOT": str(ROOT), "KB_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1",
            "TOKENIZERS_PARALLELISM": "false", **(extra_env or {})}
@@ -71,7 +77,7 @@ def running_app(index_dir: Path, log_path: Path, extra_env: dict[str, str] | Non
             if time.monotonic() > deadline:
                 raise AppStartError(f"Streamlit ne répond pas après {start_timeout} s:\n{log_path.read_text()}")
             time.sleep(0.2)  # polling interval, bounded by the deadline above
-        yield base
+        yield App(base, process, log_path)
     finally:
         process.terminate()
         try:

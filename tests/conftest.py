@@ -117,18 +117,27 @@ def bundled_engine(bundled_settings):
 
 
 @pytest.fixture(scope="module")
-def server(bundled_settings, tmp_path_factory):
+def app_server(bundled_settings, tmp_path_factory):
     """``streamlit run ui/app.py`` on a free local port, on the session's bundled index; one
-    server per test module (tests/apphelpers.py)."""
-    from apphelpers import CHROMIUM, AppStartError, running_app
+    server per test module (tests/apphelpers.py). Yields an ``apphelpers.App`` (url, process, log)."""
+    from apphelpers import AppStartError, running_app
+
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    try:
+        with running_app(bundled_settings.index_path, log_path,
+                         extra_env={"KB_EDIT_URL": "https://forge.example/banque/-/edit/main/{path}"}) as app:
+            yield app
+    except AppStartError as exc:
+        pytest.fail(str(exc))
+
+
+@pytest.fixture(scope="module")
+def server(app_server) -> str:
+    """The base URL of :func:`app_server` (http://127.0.0.1:<port>), for the tests that drive it
+    with Chromium (skipped without it)."""
+    from apphelpers import CHROMIUM
 
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium absent ({CHROMIUM}): installez le paquet Debian « chromium » pour ce test")
     pytest.importorskip("playwright.sync_api", reason="Playwright n'est pas installé")
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    try:
-        with running_app(bundled_settings.index_path, log_path,
-                         extra_env={"KB_EDIT_URL": "https://forge.example/banque/-/edit/main/{path}"}) as base:
-            yield base
-    except AppStartError as exc:
-        pytest.fail(str(exc))
+    return app_server.url
