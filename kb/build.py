@@ -341,14 +341,14 @@ class _Builder:
             for p in problems if p.path in invalid)
 
     def write_vector_index(self, db) -> None:
-        from kb.index import EXACT_MAX_CHUNKS, choose_kind, write_index
+        from kb.index import FLAT, choose_kind, write_index
 
         chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        exact_max = self.settings.exact_max_chunks or EXACT_MAX_CHUNKS
-        if choose_kind(chunks, exact_max) != "flat":
+        exact_max = self.settings.exact_max_chunks
+        approximate = choose_kind(chunks, exact_max) != FLAT
+        if approximate:
             self.log(f"Entraînement de l'index approché ({chunks} passages)…")
-        dimension = self.embedder.dimension if choose_kind(chunks, exact_max) != "flat" else None
-        info = write_index(db, dimension, exact_max, self.settings.nprobe)
+        info = write_index(db, self.embedder.dimension if approximate else None, exact_max, self.settings.nprobe)
         db["meta"].upsert({"key": "vector_index", "value": json.dumps(info)}, pk="key")
 
     def write_meta(self, db) -> None:

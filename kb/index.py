@@ -24,11 +24,11 @@ import numpy as np
 
 FLAT = "flat"
 IVF = "ivf-sq8"
-EXACT_MAX_CHUNKS = 50_000
 READ_BATCH = 20_000
 
 
-def choose_kind(chunks: int, exact_max: int = EXACT_MAX_CHUNKS) -> str:
+def choose_kind(chunks: int, exact_max: int) -> str:
+    """Exact search up to ``exact_max`` chunks (the ``exact_max_chunks`` setting), approximate above."""
     return FLAT if chunks <= exact_max else IVF
 
 
@@ -70,7 +70,7 @@ def train_ivf(db, dimension: int, chunks: int, seed: int = 0):
     return index, nlist
 
 
-def write_index(db, dimension: int | None, exact_max: int = EXACT_MAX_CHUNKS, nprobe: int = 32) -> dict:
+def write_index(db, dimension: int | None, exact_max: int, nprobe: int) -> dict:
     """Choose the index kind for the catalog's chunks; train and store it when approximate.
     Returns the description recorded in ``meta.vector_index``."""
     import faiss

@@ -268,20 +268,24 @@ def test_a_line_ending_change_alone_rebuilds_the_fiche_identically(bank, tmp_pat
     assert {k: v for k, v in after.items() if k != "id"} == {k: v for k, v in before.items() if k != "id"}
 
 
+def assert_link_refused(bank, tmp_path, link, message):
+    """The link gets exactly ``message`` (line 1), is listed as a problem of the build under its
+    path relative to the bank, and every neighbour is still built."""
+    result = check_paths([bank], today=TODAY)
+    assert [p.format() for p in result.problems] == [f"{link}:1: error: {message}"]
+    report, slugs, listed = run_build(tmp_path)
+    assert slugs == NEIGHBOUR_SLUGS and listed == {"practices/fiche-torture.md"}
+    assert [p.path for p in report.problems] == ["practices/fiche-torture.md"]  # relative, like every other
+
+
 def test_symbolic_link_outside_practices_is_refused(bank, tmp_path):
     outside = tmp_path / "ailleurs" / "secret.md"
     outside.parent.mkdir()
     outside.write_text(TORTURE, encoding="utf-8")
     link = bank / "fiche-torture.md"
     link.symlink_to(outside)
-
-    result = check_paths([bank], today=TODAY)
-    assert [p.format() for p in result.problems] == [
-        f"{link}:1: error: lien symbolique vers un fichier hors du dossier {bank}: copiez la fiche dans le dépôt "
-        "au lieu de la lier."]
-    report, slugs, listed = run_build(tmp_path)
-    assert slugs == NEIGHBOUR_SLUGS and listed == {"practices/fiche-torture.md"}
-    assert [p.path for p in report.problems] == ["practices/fiche-torture.md"]  # relative, like every other
+    assert_link_refused(bank, tmp_path, link, f"lien symbolique vers un fichier hors du dossier {bank}: copiez la "
+                        "fiche dans le dépôt au lieu de la lier.")
 
 
 def test_symbolic_link_inside_practices_is_a_fiche_under_its_own_name(bank, tmp_path):
@@ -311,12 +315,8 @@ def test_symbolic_link_to_a_sibling_does_not_hide_the_sibling(bank, tmp_path):
 def test_broken_symbolic_links_are_listed_not_fatal(target, bank, tmp_path):
     link = bank / "fiche-torture.md"
     link.symlink_to(target)
-    result = check_paths([bank], today=TODAY)
-    assert [p.format() for p in result.problems] == [
-        f"{link}:1: error: lien symbolique cassé (sa cible n'existe pas ou forme une boucle): supprimez-le ou "
-        "remplacez-le par la fiche."]
-    report, slugs, listed = run_build(tmp_path)
-    assert slugs == NEIGHBOUR_SLUGS and listed == {"practices/fiche-torture.md"}
+    assert_link_refused(bank, tmp_path, link, "lien symbolique cassé (sa cible n'existe pas ou forme une boucle): "
+                        "supprimez-le ou remplacez-le par la fiche.")
 
 
 def test_linked_folder_outside_practices_is_not_read(bank, tmp_path):
