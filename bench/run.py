@@ -190,10 +190,21 @@ def query_worker(bank: Path) -> dict:
     times = [timed(engine.similar, s, None, 5)[1] for s in slugs]
     out["similar"] = {"p50_ms": 1000 * float(np.percentile(times, 50)),
                       "p95_ms": 1000 * float(np.percentile(times, 95))}
-    out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mb"] = peak_rss_mb()
     if engine.vectors.kind != "flat":
         out["recall_at_10_vs_exact"] = approximate_recall(engine, queries)
     return out
+
+
+def peak_rss_mb() -> float:
+    """High-water mark of this process's resident memory. VmHWM, not ru_maxrss: Linux keeps
+    ru_maxrss across exec, so a worker started by the (bigger) builder process would report the
+    builder's peak."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def approximate_recall(engine, queries) -> float:
