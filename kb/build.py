@@ -122,9 +122,16 @@ class _Builder:
         (resolving it would give two fiches the path of one file)."""
         path = Path(path)
         try:
-            return str((path.parent.resolve() / path.name).relative_to(self.settings.root.resolve()))
+            return str((self._resolved(path.parent) / path.name).relative_to(self._resolved(self.settings.root)))
         except (ValueError, OSError, RuntimeError):
             return str(path)
+
+    def _resolved(self, folder: Path) -> Path:
+        """folder.resolve(), once per folder and build (ten thousand fiches share a few folders)."""
+        cache = self.__dict__.setdefault("_resolved_folders", {})
+        if folder not in cache:
+            cache[folder] = folder.resolve()
+        return cache[folder]
 
     def run(self) -> BuildReport:
         started = time.perf_counter()
@@ -221,13 +228,13 @@ class _Builder:
         self.log("Écriture de l'index…")
         try:
             with target.atomic():
-                self.delete(target, removed_ids)
-                self.insert(target, inserts, vectors)
+                removed_chunks = self.delete(target, removed_ids)
+                added_chunks = self.insert(target, inserts, vectors)
                 self.write_problems(target, problems, hashes, excluded)
-                self.write_meta(target)
                 if full or self.report.changed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
-                    self.write_vector_index(target)
+                    self.write_vector_index(target, None if full else (removed_chunks, added_chunks))
+                self.write_meta(target)
             self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
             if full:
                 target.conn.close()
@@ -313,21 +320,29 @@ class _Builder:
     # -- writing -------------------------------------------------------------------------------
 
     @staticmethod
-    def delete(db, ids: list[int]) -> None:
+    def delete(db, ids: list[int]) -> list[int]:
+        """Delete fiches and what hangs on them; returns the ids of their chunks."""
+        removed_chunks: list[int] = []
         for start in range(0, len(ids), 500):
             part = ids[start:start + 500]
             marks = ",".join("?" * len(part))
+            removed_chunks += [r[0] for r in db.execute(f"SELECT id FROM chunks WHERE fiche_id IN ({marks})", part)]
             for table in ("facets", "chunks"):
                 db.execute(f"DELETE FROM {table} WHERE fiche_id IN ({marks})", part)
             db.execute(f"DELETE FROM fiches WHERE id IN ({marks})", part)
+        return removed_chunks
 
-    def insert(self, db, inserts: list[tuple[Fiche, str]], vectors: dict) -> None:
+    def insert(self, db, inserts: list[tuple[Fiche, str]], vectors: dict) -> list[int]:
+        """Insert fiches, their facets and chunks; returns the ids of the new chunks."""
+        added_chunks: list[int] = []
         for fiche, digest in inserts:
             fiche_id = db["fiches"].insert(cat.fiche_record(fiche, digest)).last_pk
             db["facets"].insert_all(cat.facet_rows(fiche_id, fiche))
-            db["chunks"].insert_all({"fiche_id": fiche_id, "ord": chunk.ord, "section": chunk.section,
-                                     "text": chunk.text, "hash": h, "vector": blob}
-                                    for chunk, h, blob in vectors[fiche.slug])
+            for chunk, h, blob in vectors[fiche.slug]:
+                added_chunks.append(db.execute(
+                    "INSERT INTO chunks (fiche_id, ord, section, text, hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
+                    [fiche_id, chunk.ord, chunk.section, chunk.text, h, blob]).lastrowid)
+        return added_chunks
 
     @staticmethod
     def write_problems(db, problems: list[Problem], hashes: dict[str, str], bank_wide: set[str]) -> None:
@@ -340,15 +355,16 @@ class _Builder:
              "severity": p.severity, "message": p.message}
             for p in problems if p.path in invalid)
 
-    def write_vector_index(self, db) -> None:
+    def write_vector_index(self, db, changes: tuple[list[int], list[int]] | None) -> None:
         from kb.index import FLAT, choose_kind, write_index
 
         chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         exact_max = self.settings.exact_max_chunks
         approximate = choose_kind(chunks, exact_max) != FLAT
         if approximate:
-            self.log(f"Entraînement de l'index approché ({chunks} passages)…")
-        info = write_index(db, self.embedder.dimension if approximate else None, exact_max, self.settings.nprobe)
+            self.log(f"Index approché ({chunks} passages)…")
+        info = write_index(db, self.embedder.dimension if approximate else None, exact_max, self.settings.nprobe,
+                           changes)
         db["meta"].upsert({"key": "vector_index", "value": json.dumps(info)}, pk="key")
 
     def write_meta(self, db) -> None:

@@ -7,7 +7,9 @@ catalog (``meta.vector_index``):
   opens the catalog (cheap up to a few hundred thousand chunks);
 - ``ivf-sq8``: an inverted file over 8-bit scalar-quantised vectors, trained and serialised
   into the catalog by the build, for banks too large for exact search within the latency and
-  memory targets (see README, "Performance").
+  memory targets (see README, "Performance"). Its labels are chunk ids, so an incremental
+  build removes and adds only the changed chunks, without training again, until the number
+  of chunks has drifted by more than ``RETRAIN_DRIFT`` from the number it was trained on.
 
 Searches can be restricted to a set of chunks with an ID selector, so facet filters apply
 before ranking. When an approximate search within a filter finds fewer chunks than asked,
@@ -25,6 +27,7 @@ import numpy as np
 FLAT = "flat"
 IVF = "ivf-sq8"
 READ_BATCH = 20_000
+RETRAIN_DRIFT = 0.25  # train the approximate index again when the chunk count moved this much
 
 
 def choose_kind(chunks: int, exact_max: int) -> str:
@@ -46,7 +49,7 @@ def _iter_vectors(db, batch: int = READ_BATCH):
 
 
 def train_ivf(db, dimension: int, chunks: int, seed: int = 0):
-    """An IVF-SQ8 index over every stored vector (positions in chunk-id order as ids)."""
+    """An IVF-SQ8 index over every stored vector, labelled by chunk id."""
     import faiss
 
     # about 4·√n lists, and at least 39 training points per list (FAISS's k-means minimum)
@@ -63,27 +66,57 @@ def train_ivf(db, dimension: int, chunks: int, seed: int = 0):
         sample.append(vectors[picked])
         position += len(vectors)
     index.train(np.vstack(sample))
-    position = 0
-    for _, _, vectors in _iter_vectors(db):
-        index.add_with_ids(vectors, np.arange(position, position + len(vectors), dtype="int64"))
-        position += len(vectors)
+    for chunk_ids, _, vectors in _iter_vectors(db):
+        index.add_with_ids(vectors, chunk_ids)
     return index, nlist
 
 
-def write_index(db, dimension: int | None, exact_max: int, nprobe: int) -> dict:
-    """Choose the index kind for the catalog's chunks; train and store it when approximate.
-    Returns the description recorded in ``meta.vector_index``."""
+def update_ivf(db, index, removed_chunks: list[int], added_chunks: list[int]) -> None:
+    """Remove and add the changed chunks in a trained index (labels: chunk ids). Removal comes
+    first: SQLite may give a new chunk the id of a removed one."""
+    import faiss
+
+    if removed_chunks:
+        index.remove_ids(faiss.IDSelectorBatch(np.asarray(removed_chunks, dtype="int64")))
+    for start in range(0, len(added_chunks), 500):
+        part = added_chunks[start:start + 500]
+        rows = db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
+        if rows:
+            index.add_with_ids(np.vstack([np.frombuffer(r[1], dtype="float32") for r in rows]),
+                               np.array([r[0] for r in rows], dtype="int64"))
+
+
+def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
+                changes: tuple[list[int], list[int]] | None = None) -> dict:
+    """Choose the index kind for the catalog's chunks and store the approximate index when it
+    is one. ``changes`` (removed chunk ids, added chunk ids) of an incremental build update the
+    stored index in place of training it again, while the chunk count stays within
+    ``RETRAIN_DRIFT`` of the count it was trained on. Returns ``meta.vector_index``."""
     import faiss
 
     chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     kind = choose_kind(chunks, exact_max)
-    db.execute("DELETE FROM vector_blob")
     info = {"kind": kind, "chunks": chunks}
-    if kind == IVF:
+    if kind != IVF:
+        db.execute("DELETE FROM vector_blob")
+        return info
+    row = db.execute("SELECT value FROM meta WHERE key = 'vector_index'").fetchone()
+    previous = json.loads(row[0]) if row else {}
+    blob = db.execute("SELECT data FROM vector_blob WHERE id = 1").fetchone()
+    trained_on = previous.get("trained_on", 0)
+    if (changes is not None and blob is not None and previous.get("kind") == IVF
+            and abs(chunks - trained_on) <= RETRAIN_DRIFT * trained_on):
+        index = faiss.deserialize_index(np.frombuffer(blob[0], dtype="uint8"))
+        update_ivf(db, index, *changes)
+        info.update({"nlist": previous["nlist"], "trained_on": trained_on})
+    else:
         index, nlist = train_ivf(db, dimension, chunks)
-        blob = faiss.serialize_index(index).tobytes()
-        db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [blob])
-        info.update({"nlist": nlist, "nprobe": nprobe})
+        info.update({"nlist": nlist, "trained_on": chunks})
+    if index.ntotal != chunks:  # never publish an index that disagrees with the table
+        raise RuntimeError(f"index approché incohérent: {index.ntotal} vecteurs pour {chunks} passages")
+    db.execute("DELETE FROM vector_blob")
+    db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [faiss.serialize_index(index).tobytes()])
+    info["nprobe"] = nprobe
     return info
 
 
@@ -114,6 +147,11 @@ class VectorIndex:
 
         info = json.loads((meta or {}).get("vector_index") or '{"kind": "flat"}')
         chunk_parts, fiche_parts = [], []
+        if info["kind"] == IVF and "trained_on" not in info:  # labelled by position: kb before 2026-11-30
+            from kb.catalog import CatalogError
+
+            raise CatalogError("l'index approché a été construit par une version antérieure de kb: reconstruisez-le "
+                               "avec « kb build --force ».")
         if info["kind"] == IVF:
             for chunk_ids, fiche_ids in _iter_ids(db):
                 chunk_parts.append(chunk_ids)
@@ -150,7 +188,11 @@ class VectorIndex:
         if not len(positions):
             return np.zeros((0, self.dimension), dtype="float32")
         if self.kind == IVF:
-            self.index.make_direct_map()
+            import faiss
+
+            if self.index.direct_map.type != faiss.DirectMap.Hashtable:
+                self.index.set_direct_map_type(faiss.DirectMap.Hashtable)  # labels are not 0…n-1
+            return np.vstack([self.index.reconstruct(int(self.chunk_ids[p])) for p in positions])
         return np.vstack([self.index.reconstruct(int(p)) for p in positions])
 
     def search(self, query: np.ndarray, k: int, allowed_positions: np.ndarray | None = None,
@@ -165,16 +207,21 @@ class VectorIndex:
         query = np.ascontiguousarray(query.reshape(1, -1), dtype="float32")
         selector = None
         if allowed_positions is not None:
-            selector = faiss.IDSelectorBatch(np.asarray(allowed_positions, dtype="int64"))
+            allowed = np.asarray(allowed_positions, dtype="int64")
+            # an approximate index is labelled by chunk id, the exact one by position
+            selector = faiss.IDSelectorBatch(self.chunk_ids[allowed] if self.kind == IVF else allowed)
         if self.kind == IVF:
             nprobe = self.index.nlist if exhaustive else self.nprobe
             params = faiss.SearchParametersIVF(sel=selector, nprobe=nprobe) if selector else \
                 faiss.SearchParametersIVF(nprobe=nprobe)
         else:
             params = faiss.SearchParameters(sel=selector) if selector else None
-        scores, positions = self.index.search(query, k, params=params)
-        keep = positions[0] >= 0
-        return positions[0][keep], scores[0][keep]
+        scores, labels = self.index.search(query, k, params=params)
+        keep = labels[0] >= 0
+        labels, scores = labels[0][keep], scores[0][keep]
+        if self.kind == IVF:  # chunk ids → positions (chunk_ids is sorted: read in id order)
+            labels = np.searchsorted(self.chunk_ids, labels)
+        return labels, scores
 
     def rank_fiches(self, query: np.ndarray, limit: int, allowed_fiches: list[int] | None = None):
         """Best fiches by their best chunk: [(fiche id, score, best chunk id)], up to ``limit``.

@@ -77,3 +77,48 @@ def test_a_large_bank_records_an_approximate_index_and_filters_stay_exact(tmp_pa
     hits = engine.search("villages démarches", filters, limit=100, mode="dense").hits
     assert len(hits) == 20 and all(h.fiche["departements"] == ["974"] for h in hits)
     assert len(engine.similar("fiche-00", limit=5)) == 5
+
+
+def write_bank(write_fiche, count: int, start: int = 0) -> None:
+    for i in range(start, start + count):
+        dep, densite = [("26", "rural-disperse"), ("29", "petites-villes"), ("974", "bourgs-ruraux")][i % 3]
+        write_fiche(f"fiche-{i:02d}.md", variant(titre=f"titre: Une fiche de test numéro {i:02d} pour l'index",
+                                                 **{"  departements": f"  departements: [\"{dep}\"]",
+                                                    "  densite": f"  densite: {densite}"}))
+
+
+def test_an_incremental_build_updates_the_approximate_index_without_training_it_again(tmp_path, write_fiche):
+    """An editor's one-fiche change must not retrain the approximate index of a large bank (tens
+    of seconds at 10,000 fiches): the changed chunks are removed and added, by chunk id."""
+    write_bank(write_fiche, 60)
+    settings = load_settings(tmp_path, exact_max_chunks=100, nprobe=1)
+    build(settings, embedder=FakeEmbedder(), today=TODAY)
+    before = json.loads(Catalog(settings.catalog_path).meta["vector_index"])
+    assert before["kind"] == IVF and before["trained_on"] == 360
+
+    write_fiche("fiche-01.md", variant(titre="titre: Une ludothèque itinérante de jeux vidéo coopératifs")
+                .replace("Quinze villages", "Ludothèque ludothèque jeux vidéo coopératifs"))
+    (tmp_path / "practices" / "fiche-02.md").unlink()
+    report = build(settings, embedder=FakeEmbedder(), today=TODAY)
+    assert (report.updated, report.removed) == (1, 1)
+
+    catalog = Catalog(settings.catalog_path)
+    after = json.loads(catalog.meta["vector_index"])
+    assert after["kind"] == IVF and after["trained_on"] == 360 and after["nlist"] == before["nlist"]
+    vectors = VectorIndex.from_catalog(catalog.db, catalog.meta)
+    assert len(vectors) == after["chunks"] == catalog.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    engine = Engine(settings, catalog, embedder=FakeEmbedder())
+    hits = engine.search("ludothèque jeux vidéo coopératifs", limit=100, mode="dense").hits
+    assert hits[0].slug == "fiche-01"
+    assert "fiche-02" not in {h.slug for h in hits} and len(hits) == 59
+    assert [h.slug for h in engine.similar("fiche-01", limit=3)]  # vectors read back by chunk id
+
+
+def test_the_approximate_index_is_trained_again_when_the_bank_has_grown_much(tmp_path, write_fiche):
+    write_bank(write_fiche, 60)
+    settings = load_settings(tmp_path, exact_max_chunks=100, nprobe=1)
+    build(settings, embedder=FakeEmbedder(), today=TODAY)
+    write_bank(write_fiche, 20, start=60)  # a third more chunks than it was trained on
+    build(settings, embedder=FakeEmbedder(), today=TODAY)
+    info = json.loads(Catalog(settings.catalog_path).meta["vector_index"])
+    assert info["trained_on"] == info["chunks"] == 480
