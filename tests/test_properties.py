@@ -231,3 +231,11 @@ def test_similar_never_raises_and_respects_the_filters(engine, all_fiches, filte
     hits = engine.similar(slug, filters, limit=limit)
     assert slug not in {h.slug for h in hits} and len(hits) <= limit
     assert all(satisfies(h.fiche, filters) for h in hits)
+
+
+@given(st.text())
+@example("Mise en Œuvre À l'ÉCOLE ǅ İstanbul ﬁ ½ e\u0301")
+def test_folding_fast_path_equals_its_definition(text):
+    from kb.textnorm import fold, fold_reference
+
+    assert fold(text) == fold_reference(text)
