@@ -102,11 +102,11 @@ def _load(name: str, backend: str):
         raise ModelError(f"impossible de charger le modèle d'embeddings « {name} » ({where}): {exc}") from exc
 
 
-def one_thread_per_query() -> None:
-    """Run each encoding on one thread. For a server: many small queries arrive at once, and
-    one thread each beats two threads per query fighting over the same cores (bench/load.py,
-    20 simulated users on 2 cores: median search 0.73 s → 0.37 s). Batch builds keep torch's
-    default."""
+def init_query_thread() -> None:
+    """Initializer of the threads that encode queries (kb.search.Engine): one torch thread
+    each. Queries are short and, in a server, arrive together: one thread per encoding beats
+    two fighting over the same cores (bench/load.py). The setting is the calling thread's own:
+    builds keep torch's default."""
     import torch
 
     torch.set_num_threads(1)

@@ -13,6 +13,7 @@ reciprocal rank fusion, ``(1 - w) / (k + rank_lexical) + w / (k + rank_dense)``.
 
 from __future__ import annotations
 
+import concurrent.futures
 import functools
 import json
 import os
@@ -24,6 +25,7 @@ import numpy as np
 
 from kb.catalog import Catalog, CatalogError, Filters
 from kb.chunking import plain
+from kb.embed import init_query_thread
 from kb.settings import Settings
 from kb.textnorm import analyze, term, words
 from kb.thesaurus import load_thesaurus
@@ -123,6 +125,10 @@ class Engine:
         self.thesaurus = load_thesaurus(settings.thesaurus_path)
         self._vectors = None
         self._lock = threading.RLock()
+        # query encoding runs here, beside the lexical ranking (torch and SQLite both release
+        # the GIL); two workers also bound the encodings a busy server runs at once
+        self._encoder = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-encode",
+                                                              initializer=init_query_thread)
         self._build_id = catalog.build_id()
         self._file_seen = _file_identity(catalog.path)
         self._check_model()
@@ -223,10 +229,12 @@ class Engine:
                                 f"{len(vector)}: reconstruisez l'index avec « kb build ».")
         return self.vectors.rank_fiches(vector, limit, ids)
 
-    def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float, vector=None):
+    def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float, encoding=None):
         """The lexical and dense rankings that the fusion combines; a ranking whose weight is
-        zero is not computed (lexical-only search never loads the model)."""
+        zero is not computed (lexical-only search never loads the model). ``encoding``: the
+        query vector being computed (a future), if it was started before."""
         lexical = self.lexical_ranking(query, ids, max(wanted, 1000)) if weight < 1 else []
+        vector = encoding.result() if encoding is not None else None
         dense = (self.dense_ranking(query, ids, max(wanted, self.settings.dense_candidates), vector)
                  if weight > 0 else [])
         return lexical, dense
@@ -242,13 +250,13 @@ class Engine:
         limit = max(0, int(limit))
         parsed = self.parse_query(query)
         weight = {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
-        vector = self.query_vector(parsed) if weight > 0 else None
+        encoding = self._encoder.submit(self.query_vector, parsed) if weight > 0 and parsed.text else None
         with self._lock:
             ids = None if filters.is_empty() else self.catalog.ids(filters)
             if not parsed.text:
                 return self._browse(parsed, filters, ids, limit, offset, mode)
             wanted = offset + limit
-            lexical, dense = self.rankings(parsed, ids, wanted, weight, vector)
+            lexical, dense = self.rankings(parsed, ids, wanted, weight, encoding)
             lex_ids = [doc for doc, _ in lexical]
             dense_ids = [doc for doc, _, _ in dense]
             fused = weighted_rrf(lex_ids, dense_ids, weight, self.settings.rrf_k)

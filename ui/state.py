@@ -72,10 +72,8 @@ def ensure_index(settings: Settings) -> None:
 
 @st.cache_resource(show_spinner="Chargement du moteur de recherche (modèle et index)…")
 def _open_engine(settings_key: str, _settings: Settings):
-    from kb.embed import one_thread_per_query
     from kb.search import Engine
 
-    one_thread_per_query()
     engine = Engine.open(_settings)
     engine.search(WARM_QUERY, limit=1)  # loads the model and the vectors now, not at the first query
     return engine
