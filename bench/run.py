@@ -224,6 +224,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
     parser.add_argument("--query-worker", type=Path)
+    parser.add_argument("--out", type=Path, default=RESULTS / "latest.json", help="JSON results file")
     args = parser.parse_args()
     if args.query_worker:
         print(json.dumps(query_worker(args.query_worker)))
@@ -245,7 +246,7 @@ def main() -> None:
         row["reuse_misses"] = reuse.misses
         results["sizes"][size] = row
         print(json.dumps({size: row}), flush=True)
-        (RESULTS / "latest.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+        args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
 
 
 if __name__ == "__main__":

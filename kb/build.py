@@ -229,11 +229,12 @@ class _Builder:
         try:
             with target.atomic():
                 removed_chunks = self.delete(target, removed_ids)
-                added_chunks = self.insert(target, inserts, vectors)
+                added_fiches = self.insert(target, inserts, vectors)
                 self.write_problems(target, problems, hashes, excluded)
                 if full or self.report.changed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
-                    self.write_vector_index(target, None if full else (removed_chunks, added_chunks))
+                    changes = None if full else (removed_chunks, self.chunks_of(target, added_fiches))
+                    self.write_vector_index(target, changes)
                 self.write_meta(target)
             self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
             if full:
@@ -333,16 +334,25 @@ class _Builder:
         return removed_chunks
 
     def insert(self, db, inserts: list[tuple[Fiche, str]], vectors: dict) -> list[int]:
-        """Insert fiches, their facets and chunks; returns the ids of the new chunks."""
-        added_chunks: list[int] = []
+        """Insert fiches, their facets and chunks; returns the ids of the new fiches."""
+        fiche_ids: list[int] = []
         for fiche, digest in inserts:
             fiche_id = db["fiches"].insert(cat.fiche_record(fiche, digest)).last_pk
+            fiche_ids.append(fiche_id)
             db["facets"].insert_all(cat.facet_rows(fiche_id, fiche))
-            for chunk, h, blob in vectors[fiche.slug]:
-                added_chunks.append(db.execute(
-                    "INSERT INTO chunks (fiche_id, ord, section, text, hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
-                    [fiche_id, chunk.ord, chunk.section, chunk.text, h, blob]).lastrowid)
-        return added_chunks
+            db["chunks"].insert_all({"fiche_id": fiche_id, "ord": chunk.ord, "section": chunk.section,
+                                     "text": chunk.text, "hash": h, "vector": blob}
+                                    for chunk, h, blob in vectors[fiche.slug])
+        return fiche_ids
+
+    @staticmethod
+    def chunks_of(db, fiche_ids: list[int]) -> list[int]:
+        found: list[int] = []
+        for start in range(0, len(fiche_ids), 500):
+            part = fiche_ids[start:start + 500]
+            found += [r[0] for r in db.execute(f"SELECT id FROM chunks WHERE fiche_id IN ({','.join('?' * len(part))})",
+                                               part)]
+        return found
 
     @staticmethod
     def write_problems(db, problems: list[Problem], hashes: dict[str, str], bank_wide: set[str]) -> None:
