@@ -6,6 +6,8 @@ folder it was found in (a fiche must be reviewable in the repository).
 
 from __future__ import annotations
 
+import os
+
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,10 +51,8 @@ def find_fiche_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Prob
     for given in map(Path, paths):
         if given.is_dir():
             root = given.resolve()
-            for path in sorted(given.rglob("*.md")):
-                if any(part.startswith(".") for part in path.relative_to(given).parts):
-                    continue
-                if path.is_symlink():
+            for path, is_link in _markdown_entries(given):
+                if is_link:
                     refused = _link_problem(path, root, given)
                     if refused:
                         problems.append(refused)
@@ -64,6 +64,30 @@ def find_fiche_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Prob
         else:
             problems.append(Problem(str(given), 1, ERROR, "fichier ou dossier introuvable."))
     return files, problems + case_clash_problems(files)
+
+
+def _markdown_entries(folder: Path) -> list[tuple[Path, bool]]:
+    """(path, is a symbolic link) of the ``*.md`` entries under ``folder``, in path order,
+    without hidden files or folders and without descending into linked folders (as
+    ``Path.rglob`` does). One ``scandir`` per folder rather than several ``stat`` per file."""
+    found: list[tuple[tuple[str, ...], Path, bool]] = []
+    pending: list[tuple[str, tuple[str, ...]]] = [(str(folder), ())]
+    while pending:
+        current, relative = pending.pop()
+        try:
+            with os.scandir(current) as scan:
+                entries = list(scan)
+        except OSError:
+            continue  # unreadable folder: as rglob, skipped
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            if entry.is_dir(follow_symlinks=False):
+                pending.append((entry.path, (*relative, entry.name)))
+            elif entry.name.endswith(".md"):
+                found.append(((*relative, entry.name), Path(entry.path), entry.is_symlink()))
+    found.sort(key=lambda item: item[0])
+    return [(path, is_link) for _, path, is_link in found]
 
 
 def _link_problem(path: Path, root: Path, given: Path) -> Problem | None:
@@ -82,9 +106,10 @@ def _link_problem(path: Path, root: Path, given: Path) -> Problem | None:
 def case_clash_problems(files: Iterable[Path]) -> list[Problem]:
     """Errors for files whose names differ only by case (``Bus.md`` and ``bus.md``): on Windows
     and macOS they are one file, so a checkout there silently loses one of them."""
-    groups: dict[str, list[Path]] = {}
+    groups: dict[tuple[str, str], list[Path]] = {}
     for path in files:
-        groups.setdefault(str(path.parent / path.name.lower()), []).append(path)
+        folder, name = os.path.split(path)
+        groups.setdefault((folder, name.lower()), []).append(path)
     problems = []
     for group in groups.values():
         if len(group) < 2:

@@ -243,6 +243,10 @@ class _Builder:
                     db.conn.close()
                     db = None
                 os.replace(tmp_path, self.path)
+            else:
+                target.conn.close()
+                db = None
+            cat.mark_verified(self.path)
         except BaseException:
             if full:
                 target.conn.close()

@@ -13,6 +13,7 @@ Tables:
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,15 +100,47 @@ def check_readable(db: sqlite_utils.Database, path: Path) -> dict:
 _CHECKED: dict[str, tuple] = {}  # path → identity of the file version that passed quick_check
 
 
-def _quick_check(db: sqlite_utils.Database, path: Path) -> None:
-    """PRAGMA quick_check, once per version of the file (the application reopens the catalog on
-    every page): finds a truncated file or damaged pages before a query trips on them."""
+def _identity(path: Path) -> list | None:
     try:
         st = Path(path).stat()
-        identity = (st.st_ino, st.st_size, st.st_mtime_ns)
     except OSError:
-        identity = None
-    if identity is not None and _CHECKED.get(str(path)) == identity:
+        return None
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _verified_path(path: Path) -> Path:
+    return Path(path).with_name(Path(path).name + ".verified")
+
+
+def mark_verified(path: Path) -> None:
+    """Record that the catalog, as it is now, was just written whole by a build: the next
+    process that opens this same file version skips quick_check (a second at 10,000 fiches).
+    Any later change of the file (damage, copy, truncation) changes its identity."""
+    identity = _identity(path)
+    if identity is None:
+        return
+    marker = _verified_path(path)
+    tmp = marker.with_name(marker.name + ".tmp")
+    try:
+        tmp.write_text(json.dumps(identity), encoding="utf-8")
+        os.replace(tmp, marker)
+    except OSError:
+        pass  # a read-only index folder: every open keeps checking
+
+
+def _verified_by_build(path: Path, identity: list | None) -> bool:
+    try:
+        return identity is not None and json.loads(_verified_path(path).read_text(encoding="utf-8")) == identity
+    except (OSError, ValueError):
+        return False
+
+
+def _quick_check(db: sqlite_utils.Database, path: Path) -> None:
+    """PRAGMA quick_check, once per version of the file (the application reopens the catalog on
+    every page), and not at all for the version a build has just written (:func:`mark_verified`):
+    finds a truncated file or damaged pages before a query trips on them."""
+    identity = _identity(path)
+    if identity is not None and (_CHECKED.get(str(path)) == identity or _verified_by_build(path, identity)):
         return
     row = db.execute("PRAGMA quick_check").fetchone()
     if row is None or row[0] != "ok":
