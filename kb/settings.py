@@ -78,11 +78,30 @@ def _coerce(name: str, value, kind):
         raise SettingsError(f"réglage « {name} »: valeur « {value} » invalide ({exc}).") from exc
 
 
+# bounds of the numeric settings (inclusive; None: no upper bound) and the choices of the others
+BOUNDS = {"batch_size": (1, None), "chunk_words": (10, None), "rrf_k": (1, None), "dense_candidates": (1, None),
+          "exact_max_chunks": (100, None), "nprobe": (1, None), "dense_weight": (0.0, 1.0)}
+CHOICES = {"backend": ("torch", "onnx", "openvino")}
+
+
+def _check(name: str, value, source: str) -> None:
+    """A value out of its bounds is refused with the setting, where it came from and the fix."""
+    if name in BOUNDS:
+        low, high = BOUNDS[name]
+        if value < low or (high is not None and value > high):
+            allowed = f"entre {low} et {high}" if high is not None else f"au moins {low}"
+            raise SettingsError(f"{source}: réglage « {name} » = {value} hors limites ({allowed}).")
+    if name in CHOICES and value not in CHOICES[name]:
+        raise SettingsError(f"{source}: réglage « {name} » = « {value} » inconnu (valeurs: "
+                            f"{', '.join(CHOICES[name])}).")
+
+
 def load_settings(root: Path | str | None = None, **overrides) -> Settings:
     root = Path(root or os.environ.get("KB_ROOT") or Path.cwd()).resolve()
     kinds = {f.name: f.type for f in dataclasses.fields(Settings)}
     types = {"str": str, "Path": Path, "bool": bool, "int": int, "float": float}
     values: dict = {"root": root}
+    sources: dict[str, str] = {}
     config = root / CONFIG_NAME
     if config.exists():
         try:
@@ -94,11 +113,16 @@ def load_settings(root: Path | str | None = None, **overrides) -> Settings:
                 raise SettingsError(f"{config}: réglage inconnu « {name} » (réglages: "
                                     f"{', '.join(k for k in kinds if k != 'root')}).")
             values[name] = _coerce(name, value, types[kinds[name]])
+            sources[name] = str(config)
     for name, kind in kinds.items():
         env = os.environ.get(f"KB_{name.upper()}")
         if env is not None and name != "root":
             values[name] = _coerce(name, env, types[kind])
+            sources[name] = f"variable KB_{name.upper()}"
     for name, value in overrides.items():
         if value is not None:
             values[name] = _coerce(name, value, types[kinds[name]])
+            sources[name] = "option de la commande"
+    for name, source in sources.items():
+        _check(name, values[name], source)
     return Settings(**values)
