@@ -102,11 +102,11 @@ def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
         return info
     row = db.execute("SELECT value FROM meta WHERE key = 'vector_index'").fetchone()
     previous = json.loads(row[0]) if row else {}
-    blob = db.execute("SELECT data FROM vector_blob WHERE id = 1").fetchone()
+    blob = db.execute("SELECT length(data) FROM vector_blob WHERE id = 1").fetchone()
     trained_on = previous.get("trained_on", 0)
     if (changes is not None and blob is not None and previous.get("kind") == IVF
             and abs(chunks - trained_on) <= RETRAIN_DRIFT * trained_on):
-        index = faiss.deserialize_index(np.frombuffer(blob[0], dtype="uint8"))
+        index = read_stored_index(db)
         update_ivf(db, index, *changes)
         info.update({"nlist": previous["nlist"], "trained_on": trained_on})
     else:
@@ -115,9 +115,18 @@ def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
     if index.ntotal != chunks:  # never publish an index that disagrees with the table
         raise RuntimeError(f"index approché incohérent: {index.ntotal} vecteurs pour {chunks} passages")
     db.execute("DELETE FROM vector_blob")
-    db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [faiss.serialize_index(index).tobytes()])
+    db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [memoryview(faiss.serialize_index(index))])
     info["nprobe"] = nprobe
     return info
+
+
+def read_stored_index(db):
+    """The approximate index stored by the build, streamed from its BLOB: never a second copy
+    of it in memory (400 MB at 100,000 fiches)."""
+    import faiss
+
+    with db.conn.blobopen("vector_blob", "data", 1, readonly=True) as blob:
+        return faiss.read_index(faiss.PyCallbackIOReader(blob.read, 1 << 20))
 
 
 class VectorIndex:
@@ -156,9 +165,7 @@ class VectorIndex:
             for chunk_ids, fiche_ids in _iter_ids(db):
                 chunk_parts.append(chunk_ids)
                 fiche_parts.append(fiche_ids)
-            blob = db.execute("SELECT data FROM vector_blob WHERE id = 1").fetchone()[0]
-            index = faiss.deserialize_index(np.frombuffer(blob, dtype="uint8"))
-            return cls(index, _cat(chunk_parts), _cat(fiche_parts), IVF, int(info.get("nprobe", 32)))
+            return cls(read_stored_index(db), _cat(chunk_parts), _cat(fiche_parts), IVF, int(info.get("nprobe", 32)))
         index = None
         for chunk_ids, fiche_ids, vectors in _iter_vectors(db):
             if index is None:
