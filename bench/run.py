@@ -175,6 +175,7 @@ def query_worker(bank: Path) -> dict:
     """Runs in its own process so that its peak memory is the search process's."""
     from kb.search import Engine
 
+    bank = bank.resolve()
     settings = load_settings(bank, index_dir=bank / "index")
     queries = [q.text for q in load_queries(ROOT / "eval" / "queries.jsonl")]
     engine, open_s = timed(Engine.open, settings)
