@@ -102,18 +102,19 @@ def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
         return info
     row = db.execute("SELECT value FROM meta WHERE key = 'vector_index'").fetchone()
     previous = json.loads(row[0]) if row else {}
-    blob = db.execute("SELECT length(data) FROM vector_blob WHERE id = 1").fetchone()
+    stored = db.execute("SELECT 1 FROM vector_blob WHERE id = 1").fetchone()
     trained_on = previous.get("trained_on", 0)
-    if (changes is not None and blob is not None and previous.get("kind") == IVF
+    index = None
+    if (changes is not None and stored is not None and previous.get("kind") == IVF
             and abs(chunks - trained_on) <= RETRAIN_DRIFT * trained_on):
         index = read_stored_index(db)
         update_ivf(db, index, *changes)
         info.update({"nlist": previous["nlist"], "trained_on": trained_on})
-    else:
+        if index.ntotal != chunks:  # out of step with the table (never seen): train it again
+            index = None
+    if index is None:
         index, nlist = train_ivf(db, dimension, chunks)
         info.update({"nlist": nlist, "trained_on": chunks})
-    if index.ntotal != chunks:  # never publish an index that disagrees with the table
-        raise RuntimeError(f"index approché incohérent: {index.ntotal} vecteurs pour {chunks} passages")
     db.execute("DELETE FROM vector_blob")
     db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [memoryview(faiss.serialize_index(index))])
     info["nprobe"] = nprobe
