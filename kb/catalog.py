@@ -100,7 +100,8 @@ def check_readable(db: sqlite_utils.Database, path: Path) -> dict:
 _CHECKED: dict[str, tuple] = {}  # path → identity of the file version that passed quick_check
 
 
-def _identity(path: Path) -> list | None:
+def file_identity(path: Path) -> list | None:
+    """(inode, size, mtime) of a catalog file: any build or damage changes it."""
     try:
         st = Path(path).stat()
     except OSError:
@@ -116,7 +117,7 @@ def mark_verified(path: Path) -> None:
     """Record that the catalog, as it is now, was just written whole by a build: the next
     process that opens this same file version skips quick_check (a second at 10,000 fiches).
     Any later change of the file (damage, copy, truncation) changes its identity."""
-    identity = _identity(path)
+    identity = file_identity(path)
     if identity is None:
         return
     marker = _verified_path(path)
@@ -139,7 +140,7 @@ def _quick_check(db: sqlite_utils.Database, path: Path) -> None:
     """PRAGMA quick_check, once per version of the file (the application reopens the catalog on
     every page), and not at all for the version a build has just written (:func:`mark_verified`):
     finds a truncated file or damaged pages before a query trips on them."""
-    identity = _identity(path)
+    identity = file_identity(path)
     if identity is not None and (_CHECKED.get(str(path)) == identity or _verified_by_build(path, identity)):
         return
     row = db.execute("PRAGMA quick_check").fetchone()

@@ -16,14 +16,12 @@ from __future__ import annotations
 import concurrent.futures
 import functools
 import json
-import os
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
-from kb.catalog import Catalog, CatalogError, Filters
+from kb.catalog import Catalog, CatalogError, Filters, file_identity
 from kb.chunking import plain
 from kb.embed import init_query_thread
 from kb.settings import Settings
@@ -130,7 +128,7 @@ class Engine:
         self._encoder = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-encode",
                                                               initializer=init_query_thread)
         self._build_id = catalog.build_id()
-        self._file_seen = _file_identity(catalog.path)
+        self._file_seen = file_identity(catalog.path)
         self._check_model()
 
     @classmethod
@@ -154,7 +152,7 @@ class Engine:
 
         Cheap when nothing changed (the application calls it on every page): a build replaces
         the file or commits into it, and either changes its identity (inode, size, mtime)."""
-        identity = _file_identity(self.catalog.path)
+        identity = file_identity(self.catalog.path)
         if identity is not None and identity == self._file_seen:
             return False
         with self._lock:
@@ -383,10 +381,3 @@ def cut_snippet(text: str, wanted: set[str], size: int = SNIPPET_WORDS) -> tuple
         snippet += token
     return snippet + suffix, highlights
 
-
-def _file_identity(path: Path) -> tuple | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
