@@ -351,12 +351,8 @@ class _Builder:
 
     @staticmethod
     def chunks_of(db, fiche_ids: list[int]) -> list[int]:
-        found: list[int] = []
-        for start in range(0, len(fiche_ids), 500):
-            part = fiche_ids[start:start + 500]
-            found += [r[0] for r in db.execute(f"SELECT id FROM chunks WHERE fiche_id IN ({','.join('?' * len(part))})",
-                                               part)]
-        return found
+        return [r[0] for r in db.execute("SELECT id FROM chunks WHERE fiche_id IN (SELECT value FROM json_each(?))",
+                                         [cat.id_list(fiche_ids)])]
 
     @staticmethod
     def write_problems(db, problems: list[Problem], hashes: dict[str, str], bank_wide: set[str]) -> None:

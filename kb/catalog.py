@@ -381,13 +381,13 @@ class Catalog:
         if fiche_ids is None:
             return self.db.execute("SELECT id, fiche_id, section, text FROM chunks ORDER BY id").fetchall()
         return self.db.execute("SELECT id, fiche_id, section, text FROM chunks WHERE fiche_id IN "
-                               "(SELECT value FROM json_each(?)) ORDER BY id", [_id_list(fiche_ids)]).fetchall()
+                               "(SELECT value FROM json_each(?)) ORDER BY id", [id_list(fiche_ids)]).fetchall()
 
     def problems(self) -> list[dict]:
         return list(self.db.query("SELECT path, line, severity, message FROM problems ORDER BY path, line"))
 
 
-def _id_list(ids) -> str:
+def id_list(ids) -> str:
     """Ids as one JSON parameter, for ``IN (SELECT value FROM json_each(?))``: one bound value
     whatever the number of ids, and no temporary table to fill."""
     return json.dumps([int(i) for i in ids])

@@ -78,12 +78,13 @@ def update_ivf(db, index, removed_chunks: list[int], added_chunks: list[int]) ->
 
     if removed_chunks:
         index.remove_ids(faiss.IDSelectorBatch(np.asarray(removed_chunks, dtype="int64")))
-    for start in range(0, len(added_chunks), 500):
-        part = added_chunks[start:start + 500]
-        rows = db.execute(f"SELECT id, vector FROM chunks WHERE id IN ({','.join('?' * len(part))})", part).fetchall()
-        if rows:
-            index.add_with_ids(np.vstack([np.frombuffer(r[1], dtype="float32") for r in rows]),
-                               np.array([r[0] for r in rows], dtype="int64"))
+    from kb.catalog import id_list
+
+    rows = db.execute("SELECT id, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+                      [id_list(added_chunks)]).fetchall()
+    if rows:
+        index.add_with_ids(np.vstack([np.frombuffer(r[1], dtype="float32") for r in rows]),
+                           np.array([r[0] for r in rows], dtype="int64"))
 
 
 def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
