@@ -333,9 +333,7 @@ class User:
         from playwright.async_api import Error as PlaywrightError
         from playwright.async_api import TimeoutError as PlaywrightTimeout
 
-        self.url = url
-        self.stats.requests += 1
-        self.stats.per_user_requests[self.index] += 1
+        self.begin(url)
         timeout_ms = self.plan.timeout_ms
         start = time.perf_counter()
         try:
@@ -351,7 +349,16 @@ class User:
         except PlaywrightError as exc:
             self.stats.error(self.index, "navigation", url, (str(exc).splitlines() or [repr(exc)])[0])
             return None
-        elapsed = time.perf_counter() - start
+        return self.record(kind, url, outcome, time.perf_counter() - start)
+
+    def begin(self, url: str) -> None:
+        """Count a request to ``url`` (the page events report their errors against it)."""
+        self.url = url
+        self.stats.requests += 1
+        self.stats.per_user_requests[self.index] += 1
+
+    def record(self, kind: str, url: str, outcome: dict, elapsed: float) -> dict | None:
+        """A finished request: its latency when it drew the expected page, else an error (None)."""
         if outcome["status"] not in ("ok", "empty"):
             self.stats.error(self.index, outcome["status"], url, outcome.get("detail", ""))
             return None
@@ -389,7 +396,7 @@ async def load_one_search(context, base_url: str, timeout_ms: int) -> None:
     and, in a shared context, Streamlit's JavaScript is in the browser's cache."""
     page = await context.new_page()
     try:
-        await page.goto(f"{base_url}/?q={quote('médiation numérique')}", wait_until="commit", timeout=timeout_ms)
+        await page.goto(f"{base_url}/?q={quote(WARM_QUERY)}", wait_until="commit", timeout=timeout_ms)
         handle = await page.wait_for_function(OUTCOME_JS, arg=["search", "", SEARCH_HEADING, NO_RESULT],
                                               polling=POLL_MS, timeout=timeout_ms)
         outcome = await handle.json_value()
@@ -409,9 +416,7 @@ class ProtocolUser(User):
         self.page = None
 
     async def request(self, kind: str, url: str, expected: str = "") -> dict | None:
-        self.url = url
-        self.stats.requests += 1
-        self.stats.per_user_requests[self.index] += 1
+        self.begin(url)
         parts = urlsplit(url)
         start = time.perf_counter()
         try:
@@ -424,15 +429,7 @@ class ProtocolUser(User):
             self.stats.error(self.index, "websocket", url, f"{type(exc).__name__}: {exc}")
             return None
         elapsed = time.perf_counter() - start
-        outcome = protocol_outcome(run, kind, expected)
-        if outcome["status"] not in ("ok", "empty"):
-            self.stats.error(self.index, outcome["status"], url, outcome.get("detail", ""))
-            return None
-        self.stats.latencies[kind].append(elapsed)
-        self.stats.per_user_ok[self.index] += 1
-        if outcome["status"] == "empty":
-            self.stats.empty_results += 1
-        return outcome
+        return self.record(kind, url, protocol_outcome(run, kind, expected), elapsed)
 
 
 def protocol_outcome(run, kind: str, expected: str) -> dict:
