@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from kb.fiche import Fiche, parse_file
-from kb.problems import ERROR, Problem
+from kb.problems import ERROR, Problem, problem
 from kb.textnorm import fold
 
 
@@ -62,7 +62,7 @@ def find_fiche_files(paths: Iterable[Path | str]) -> tuple[list[Path], list[Prob
         elif given.exists():
             files.append(given)
         else:
-            problems.append(Problem(str(given), 1, ERROR, "fichier ou dossier introuvable."))
+            problems.append(problem(str(given), 1, ERROR, "path_missing"))
     return files, problems + case_clash_problems(files)
 
 
@@ -95,11 +95,9 @@ def _link_problem(path: Path, root: Path, given: Path) -> Problem | None:
     try:
         target = path.resolve(strict=True)
     except (OSError, RuntimeError):  # missing target, or a loop (RuntimeError before Python 3.13)
-        return Problem(str(path), 1, ERROR, "lien symbolique cassé (sa cible n'existe pas ou forme une "
-                                            "boucle): supprimez-le ou remplacez-le par la fiche.")
+        return problem(str(path), 1, ERROR, "link_broken")
     if not _inside(target, root):
-        return Problem(str(path), 1, ERROR, f"lien symbolique vers un fichier hors du dossier {given}: "
-                                            "copiez la fiche dans le dépôt au lieu de la lier.")
+        return problem(str(path), 1, ERROR, "link_outside", folder=given)
     return None
 
 
@@ -117,10 +115,7 @@ def case_clash_problems(files: Iterable[Path]) -> list[Problem]:
         keep = next((p for p in group if p.name == p.name.lower()), group[0])
         for path in group:
             if path is not keep:
-                problems.append(Problem(str(path), 1, ERROR, f"nom de fichier qui ne diffère de {keep.name} que "
-                                                             "par les majuscules: sous Windows et macOS ce serait "
-                                                             "le même fichier; renommez ou fusionnez les deux "
-                                                             "fiches."))
+                problems.append(problem(str(path), 1, ERROR, "case_clash", other=keep.name))
     return problems
 
 
@@ -140,13 +135,12 @@ def duplicate_problems(entries: Iterable[BankEntry]) -> list[Problem]:
     for entry in sorted(entries, key=lambda e: e.path):
         first = by_slug.setdefault(entry.slug.lower(), entry)
         if first is not entry:
-            problems.append(Problem(entry.path, 1, ERROR, f"slug « {entry.slug} » déjà utilisé par "
-                                                          f"{first.path}: renommez l'un des fichiers."))
+            problems.append(problem(entry.path, 1, ERROR, "slug_taken", slug=entry.slug, other=first.path))
         key = " ".join(fold(entry.titre).split())
         first = by_title.setdefault(key, entry)
         if first is not entry:
-            problems.append(Problem(entry.path, entry.titre_line, ERROR,
-                                    f"même titre que {first.path}: précisez ce qui distingue cette fiche."))
+            problems.append(problem(entry.path, entry.titre_line, ERROR, "title_taken", ("titre",),
+                                    other=first.path))
     return problems
 
 
