@@ -141,11 +141,11 @@ OUTCOME_JS = """([kind, expected, heading, noResult]) => {
   if (kind === 'search') {
     if (title !== heading) return {status: 'wrong-page', detail: title.slice(0, 200)};
     const heads = [...document.querySelectorAll('h3')].map((h) => norm(h.textContent));
-    if (heads.includes('Aucune fiche trouvée')) {
+    if (heads.includes('Aucune fiche ne répond à votre besoin')) {
       const alerts = [...document.querySelectorAll('[data-testid="stAlert"]')].map((a) => a.textContent);
       return alerts.some((t) => t.includes(noResult)) ? {status: 'empty', links: []} : false;
     }
-    if (!heads.some((t) => /^\\d+ fiches? trouvées?$/.test(t))) return false;
+    if (!heads.some((t) => /^\\d+ fiches? (?:répondent|répond) à votre besoin$/.test(t))) return false;
     const links = [...document.querySelectorAll('[class*="st-key-card-"] a[href*="fiche?slug="]')]
       .map((a) => [a.getAttribute('href'), norm(a.textContent)]);
     return links.length ? {status: 'ok', links} : false;
@@ -444,13 +444,13 @@ def protocol_outcome(run, kind: str, expected: str) -> dict:
         if title != SEARCH_HEADING:
             return {"status": "wrong-page", "detail": title[:200]}
         counts = run.headings_with("h3")
-        if "Aucune fiche trouvée" in counts:
+        if "Aucune fiche ne répond à votre besoin" in counts:
             if any(NO_RESULT in alert for alert in run.alerts):
                 return {"status": "empty", "links": []}
             return {"status": "incomplete", "detail": "no result, without the message that says so"}
         links = [(f"/fiche?{query}", plain(label)) for page, query, label in run.page_links
                  if page == "fiche" and query.startswith("slug=")]
-        if not any(re.fullmatch(r"\d+ fiches? trouvées?", text) for text in counts) or not links:
+        if not any(re.fullmatch(r"\d+ fiches? (?:répondent|répond) à votre besoin", text) for text in counts) or not links:
             return {"status": "incomplete", "detail": f"h3 {counts[:3]}, {len(links)} links to fiches"}
         return {"status": "ok", "links": links}
     if title != plain(expected):

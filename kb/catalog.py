@@ -376,6 +376,14 @@ class Catalog:
                     break
         return out
 
+    def matching(self, match: str, ids) -> set[int]:
+        """The fiches among ``ids`` (a short list) whose text matches an FTS5 expression."""
+        if not ids:
+            return set()
+        rows = self.db.execute("SELECT rowid FROM fiches_fts WHERE fiches_fts MATCH ? AND rowid IN "
+                               "(SELECT value FROM json_each(?))", [match, json.dumps([int(i) for i in ids])])
+        return {r[0] for r in rows}
+
     def chunks(self, fiche_ids: list[int] | None = None):
         """(chunk id, fiche id, section, text) rows."""
         if fiche_ids is None:

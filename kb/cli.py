@@ -247,7 +247,6 @@ def _engine(settings: Settings):
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_json: bool, **kwargs) -> None:
     """Cherche les fiches qui répondent à un besoin; sans texte, parcourt les fiches filtrées."""
-    from kb.highlight import to_terminal
     from kb.vocab import vocab
 
     filters = make_filters(kwargs)
@@ -259,22 +258,39 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
         return
     v = vocab()
     color = sys.stdout.isatty()
+    if results.corrected_from:
+        click.echo(f"Résultats pour « {results.query} » (« {results.corrected_from} » contient des mots inconnus "
+                   "de la banque).")
+    elif results.suggestion:
+        click.echo(f"Vouliez-vous dire : {results.suggestion} ?")
     if results.expansions:
         click.echo(f"(recherche élargie à: {', '.join(results.expansions)})")
-    click.echo(f"{results.total} fiche(s){' trouvée(s)' if query else ''}; {len(results.hits)} affichée(s).\n")
-    for rank, hit in enumerate(results.hits, 1):
-        f = hit.fiche
-        where = f"{f['territoire_nom']} — {v.label('type', f['type'])}, {', '.join(f['departements'])}"
-        click.echo(f"{rank:>2}. {click.style(hit.titre, bold=True) if color else hit.titre}  [{hit.slug}]")
-        click.echo(f"    {where} · {v.label('statut', f['statut'])} · score {hit.score:.4f}")
-        section = f"{hit.snippet_section}: " if hit.snippet_section else ""
-        click.echo(f"    {section}{to_terminal(hit.snippet, hit.highlights, color)}\n")
+    counted = "répondent à votre besoin" if query else "pour cette sélection"
+    click.echo(f"{results.total} fiche(s) {counted}; {len(results.hits)} affichée(s).\n")
+    _print_hits(results.hits, color)
+    if results.others:
+        click.echo("Autres fiches proches (correspondances plus faibles, non comptées):\n")
+        _print_hits(results.others, color)
     if results.total:
         click.echo("Facettes de l'ensemble des résultats:")
         for facet in ("thematique", "public", "type", "densite_niveau", "statut"):
             values = results.facets.get(facet, {})
             shown = ", ".join(f"{v.label(facet, k)} ({n})" for k, n in list(values.items())[:6])
             click.echo(f"  {facet}: {shown}")
+
+
+def _print_hits(hits, color: bool) -> None:
+    from kb.highlight import to_terminal
+    from kb.vocab import vocab
+
+    v = vocab()
+    for rank, hit in enumerate(hits, 1):
+        f = hit.fiche
+        where = f"{f['territoire_nom']} — {v.label('type', f['type'])}, {', '.join(f['departements'])}"
+        click.echo(f"{rank:>2}. {click.style(hit.titre, bold=True) if color else hit.titre}  [{hit.slug}]")
+        click.echo(f"    {where} · {v.label('statut', f['statut'])} · score {hit.score:.4f}")
+        section = f"{hit.snippet_section}: " if hit.snippet_section else ""
+        click.echo(f"    {section}{to_terminal(hit.snippet, hit.highlights, color)}\n")
 
 
 @main.command()
@@ -310,51 +326,104 @@ def similar(ctx: click.Context, slug: str, limit: int, as_json: bool, **kwargs) 
               help="Corpus brut (docs/*.txt et queries.jsonl) au lieu de la banque.")
 @click.option("--mode", type=click.Choice(["hybrid", "lexical", "dense", "all"]), default="all", show_default=True)
 @click.option("--dense-weight", type=float, help="Poids du classement dense dans la fusion.")
-@click.option("--tune", is_flag=True, help="Mesure une grille de poids et indique le meilleur.")
+@click.option("--tune", is_flag=True, help="Mesure une grille de poids et le seuil de pertinence, indique les meilleurs.")
+@click.option("--similar", "similar_set", is_flag=True,
+              help="Mesure les « fiches similaires » (P@5, nDCG@5) sur eval/similar.jsonl, pour une grille de poids.")
 @click.option("--verbose", "-v", is_flag=True, help="Liste les requêtes manquées.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def evaluate(ctx: click.Context, queries_path: Path | None, corpus: Path | None, mode: str,
-             dense_weight: float | None, tune: bool, verbose: bool, as_json: bool) -> None:
+             dense_weight: float | None, tune: bool, similar_set: bool, verbose: bool, as_json: bool) -> None:
     """Mesure la qualité de la recherche: nDCG@10, Recall@10, MRR@10."""
     from kb import evaluate as ev
 
     settings = _settings(ctx)
     try:
-        engine, queries, label = ev.prepare(settings, corpus, queries_path,
-                                            log=lambda m: click.echo(m, err=True))
+        engine, queries, label, offtopic = ev.prepare(settings, corpus, queries_path,
+                                                      log=lambda m: click.echo(m, err=True))
     except ev.EvalError as exc:
         raise click.ClickException(str(exc)) from exc
     if tune:
-        rows = ev.tune(engine, queries)
-        best = max(rows, key=lambda r: (r[1].ndcg, -abs(r[0] - settings.dense_weight)))
-        if as_json:
-            click.echo(json.dumps({"corpus": label, "grid": [{"dense_weight": w, **m.to_dict()} for w, m in rows],
-                                   "best": best[0]}, indent=2))
-            return
-        click.echo(f"{label}: {len(queries)} requêtes")
-        click.echo(f"{'poids dense':>12} {'nDCG@10':>8} {'R@10':>8} {'MRR@10':>8}")
-        for weight, m in rows:
-            click.echo(f"{weight:>12.2f} {m.ndcg:>8.3f} {m.recall:>8.3f} {m.mrr:>8.3f}")
-        click.echo(f"Meilleur poids dense: {best[0]:.2f} (nDCG@10 {best[1].ndcg:.3f}).")
+        _tune(settings, engine, queries, offtopic, label, as_json)
+        return
+    if similar_set:
+        _similar(settings, engine, as_json)
         return
     modes = ["lexical", "dense", "hybrid"] if mode == "all" else [mode]
-    results = {m: ev.run(engine, queries, m, dense_weight) for m in modes}
+    results = {m: ev.run(engine, queries, m, dense_weight, offtopic) for m in modes}
     if as_json:
-        click.echo(json.dumps({"corpus": label, "queries": len(queries),
+        click.echo(json.dumps({"corpus": label, "queries": len(queries), "offtopic": len(offtopic),
                                **{m: r.metrics.to_dict() for m, r in results.items()}}, indent=2))
         return
     weight = settings.dense_weight if dense_weight is None else dense_weight
-    click.echo(f"{label}: {len(queries)} requêtes, modèle {settings.model}, poids dense {weight:.2f}")
-    click.echo(f"{'mode':<8} {'nDCG@10':>8} {'R@10':>8} {'MRR@10':>8}")
+    click.echo(f"{label}: {len(queries)} requêtes, {len(offtopic)} questions hors sujet, modèle {settings.model}, "
+               f"poids dense {weight:.2f}")
+    click.echo(f"{'mode':<8} {'nDCG@10':>8} {'R@10':>6} {'MRR@10':>7} │ {'P(ens.)':>7} {'R(ens.)':>7} "
+               f"{'F1(ens.)':>8} {'médiane':>7} {'hors sujet à 0':>14}")
     for m, r in results.items():
-        click.echo(f"{m:<8} {r.metrics.ndcg:>8.3f} {r.metrics.recall:>8.3f} {r.metrics.mrr:>8.3f}")
+        x = r.metrics
+        off = "—" if x.offtopic_empty is None else f"{x.offtopic_empty:.0%}"
+        click.echo(f"{m:<8} {x.ndcg:>8.3f} {x.recall:>6.3f} {x.mrr:>7.3f} │ {x.set_precision:>7.3f} "
+                   f"{x.set_recall:>7.3f} {x.set_f1:>8.3f} {x.counted_median:>7.1f} {off:>14}")
+    click.echo("Ensemble (ens.): les fiches comptées comme répondant à la requête; médiane: leur nombre.")
     if verbose:
         for m, r in results.items():
             click.echo(f"\nRequêtes manquées ({m}): aucun document pertinent dans les 10 premiers")
             for miss in r.misses:
                 click.echo(f"  - {miss['query']}  → attendu {', '.join(miss['expected'])}; "
                            f"obtenu {', '.join(miss['got'][:3])}")
+
+
+def _similar(settings, engine, as_json: bool) -> None:
+    from kb import evaluate as ev
+
+    try:
+        items = ev.load_similar(settings.root / "eval" / "similar.jsonl")
+    except ev.EvalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = ev.similar_grid(engine, items)
+    best = max(rows, key=lambda r: (round(r[1], 4), round(r[2], 4), -abs(r[0] - settings.similar_dense_weight)))
+    if as_json:
+        click.echo(json.dumps({"sources": len(items), "grid": [{"dense_weight": w, "p@5": round(p, 4),
+                                                                "ndcg@5": round(n, 4)} for w, p, n in rows],
+                               "best": best[0]}, indent=2))
+        return
+    click.echo(f"Fiches similaires: {len(items)} fiches sources jugées")
+    click.echo(f"{'poids dense':>12} {'P@5':>7} {'nDCG@5':>7}")
+    for weight, p, n in rows:
+        click.echo(f"{weight:>12.2f} {p:>7.3f} {n:>7.3f}")
+    click.echo(f"Meilleur poids dense (P@5, puis nDCG@5): {best[0]:.2f} (P@5 {best[1]:.3f}, nDCG@5 {best[2]:.3f}); "
+               f"réglage actuel similar_dense_weight = {settings.similar_dense_weight}.")
+
+
+def _tune(settings, engine, queries, offtopic, label, as_json: bool) -> None:
+    """The fusion weight's grid (nDCG and set F1 side by side), then the cut-off's fit."""
+    from kb import evaluate as ev
+
+    rows = ev.tune(engine, queries)
+    best = max(rows, key=lambda r: (r[1].ndcg, -abs(r[0] - settings.dense_weight)))
+    cut = ev.tune_cutoff(engine, queries, offtopic)
+    fields = list(ev.CUTOFF_GRID)
+    if as_json:
+        click.echo(json.dumps({"corpus": label, "grid": [{"dense_weight": w, **m.to_dict()} for w, m in rows],
+                               "best": best[0], "cutoff": {f: getattr(cut.best, f) for f in fields},
+                               "cutoff_held_out": cut.held_out.to_dict(),
+                               "cutoff_folds": [{f: getattr(c, f) for f in fields} for c in cut.fold_choices]},
+                              indent=2))
+        return
+    click.echo(f"{label}: {len(queries)} requêtes, {len(offtopic)} questions hors sujet")
+    click.echo(f"{'poids dense':>12} {'nDCG@10':>8} {'R@10':>8} {'MRR@10':>8} {'F1(ens.)':>9} {'R(ens.)':>8}")
+    for weight, m in rows:
+        click.echo(f"{weight:>12.2f} {m.ndcg:>8.3f} {m.recall:>8.3f} {m.mrr:>8.3f} {m.set_f1:>9.3f} "
+                   f"{m.set_recall:>8.3f}")
+    click.echo(f"Meilleur poids dense: {best[0]:.2f} (nDCG@10 {best[1].ndcg:.3f}).")
+    h = cut.held_out
+    off = "—" if h.offtopic_empty is None else f"{h.offtopic_empty:.0%}"
+    click.echo(f"Seuil de pertinence, validation croisée en {ev.FOLDS} plis: F1(ens.) {h.set_f1:.3f}, "
+               f"P {h.set_precision:.3f}, R {h.set_recall:.3f}, médiane {h.counted_median:.0f} fiche(s), "
+               f"hors sujet à 0: {off}.")
+    click.echo("Réglages choisis sur toutes les requêtes (à reporter dans kb.toml): "
+               + ", ".join(f"{f} = {getattr(cut.best, f)}" for f in fields))
 
 
 # ----------------------------------------------------------------------------- serve

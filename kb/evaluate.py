@@ -16,11 +16,13 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from kb.catalog import Catalog, CatalogError
 from kb.fiche import Fiche, Section
+from kb.relevance import Cutoff
 from kb.search import Engine, weighted_rrf
 from kb.settings import Settings
 
@@ -43,9 +45,28 @@ class Metrics:
     ndcg: float = 0.0
     recall: float = 0.0
     mrr: float = 0.0
+    # the counted set (fiches "qui répondent à votre besoin"), grade >= 1 being relevant
+    set_precision: float = 0.0
+    set_recall: float = 0.0
+    set_f1: float = 0.0
+    counted_median: float = 0.0
+    offtopic_empty: float | None = None  # share of off-topic questions that count nothing
 
     def to_dict(self) -> dict:
-        return {f"{k}@{K}": round(v, 4) for k, v in asdict(self).items()}
+        ranked = {f"{k}@{K}": round(getattr(self, k), 4) for k in ("ndcg", "recall", "mrr")}
+        return {**ranked, "set_precision": round(self.set_precision, 4), "set_recall": round(self.set_recall, 4),
+                "set_f1": round(self.set_f1, 4), "counted_median": self.counted_median,
+                "offtopic_empty": None if self.offtopic_empty is None else round(self.offtopic_empty, 4)}
+
+
+def set_scores(counted: set[str], relevant: dict[str, int]) -> tuple[float, float, float]:
+    """(precision, recall, F1) of a counted set; an empty set scores 0."""
+    wanted = {doc for doc, g in relevant.items() if g > 0}
+    hits = len(counted & wanted)
+    precision = hits / len(counted) if counted else 0.0
+    recall = hits / len(wanted) if wanted else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
 
 
 @dataclass
@@ -77,21 +98,46 @@ def mrr_at_k(ranked: list[str], relevant: dict[str, int], k: int = K) -> float:
     return 0.0
 
 
-def score(rankings: list[list[str]], queries: list[Query]) -> Metrics:
+def score(rankings: list[list[str]], queries: list[Query], counted: list[set[str]] | None = None,
+          offtopic_counts: list[int] | None = None) -> Metrics:
     n = len(queries) or 1
-    return Metrics(
+    metrics = Metrics(
         ndcg=sum(ndcg_at_k(r, q.relevant) for r, q in zip(rankings, queries)) / n,
         recall=sum(recall_at_k(r, q.relevant) for r, q in zip(rankings, queries)) / n,
         mrr=sum(mrr_at_k(r, q.relevant) for r, q in zip(rankings, queries)) / n,
     )
+    if counted is not None:
+        sets = [set_scores(c, q.relevant) for c, q in zip(counted, queries)]
+        metrics.set_precision = sum(p for p, _, _ in sets) / n
+        metrics.set_recall = sum(r for _, r, _ in sets) / n
+        metrics.set_f1 = sum(f for _, _, f in sets) / n
+        metrics.counted_median = float(statistics.median(len(c) for c in counted)) if counted else 0.0
+    if offtopic_counts:
+        metrics.offtopic_empty = sum(1 for c in offtopic_counts if c == 0) / len(offtopic_counts)
+    return metrics
+
+
+def load_offtopic(path: Path) -> list[str]:
+    """Questions that no fiche answers, one per line (``#`` comments); [] when absent."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalError(f"{path}: lecture impossible ({exc}).") from exc
+    return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+
+
+def read_lines(path: Path) -> list[str]:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise EvalError(f"{path}: lecture impossible ({exc}).") from exc
 
 
 def load_queries(path: Path) -> list[Query]:
     queries = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EvalError(f"{path}: lecture impossible ({exc}).") from exc
+    lines = read_lines(path)
     for number, line in enumerate(lines, 1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
@@ -149,35 +195,51 @@ def corpus_engine(settings: Settings, corpus: Path, log=None) -> Engine:
 
 
 def prepare(settings: Settings, corpus: Path | None, queries_path: Path | None, log=None):
-    """(engine, queries, label) for a corpus or for the bank (built first if needed)."""
+    """(engine, queries, label, off-topic questions) for a corpus or for the bank (built first
+    if needed). Off-topic questions (``eval/offtopic.txt``) are the bank's only."""
     if corpus is not None:
         queries = load_queries(queries_path or corpus / "queries.jsonl")
-        return corpus_engine(settings, corpus, log), queries, f"corpus {corpus.name}"
+        return corpus_engine(settings, corpus, log), queries, f"corpus {corpus.name}", []
     from kb.build import build
 
     queries = load_queries(queries_path or settings.root / "eval" / "queries.jsonl")
+    offtopic = load_offtopic(settings.root / "eval" / "offtopic.txt")
     build(settings, log=log)
-    return Engine.open(settings), queries, "banque"
+    return Engine.open(settings), queries, "banque", offtopic
 
 
 # ----------------------------------------------------------------------------- runs
 
 
-def run(engine: Engine, queries: list[Query], mode: str, dense_weight: float | None = None) -> RunResult:
-    rankings = []
-    misses = []
+def run(engine: Engine, queries: list[Query], mode: str, dense_weight: float | None = None,
+        offtopic: list[str] = ()) -> RunResult:
+    """Ranking metrics over the page a reader sees (counted fiches first, then the weaker
+    ones) and set metrics over the counted fiches."""
+    rankings, counted, misses = [], [], []
     for q in queries:
-        hits = engine.search(q.text, limit=K, mode=mode, dense_weight=dense_weight).hits
-        ranked = [h.slug for h in hits]
+        ranked, chosen = _ranked_and_counted(engine, q.text, mode, dense_weight)
         rankings.append(ranked)
+        counted.append(chosen)
         if mrr_at_k(ranked, q.relevant) == 0:
             misses.append({"query": q.text, "expected": sorted(q.relevant, key=lambda d: -q.relevant[d]),
                            "got": ranked})
-    return RunResult(score(rankings, queries), misses)
+    off_counts = [len(_ranked_and_counted(engine, text, mode, dense_weight)[1]) for text in offtopic]
+    return RunResult(score(rankings, queries, counted, off_counts), misses)
+
+
+def _ranked_and_counted(engine: Engine, text: str, mode: str, dense_weight: float | None):
+    """The first K slugs as a page lists them (counted fiches first) and the counted slugs."""
+    weight = {"lexical": 0.0, "dense": 1.0}.get(mode, engine.settings.dense_weight
+                                                if dense_weight is None else dense_weight)
+    ranking = engine.ranking(engine.parse_query(text), mode, weight)
+    fiches = engine.catalog.fiches(list(dict.fromkeys(ranking.order[:K] + sorted(ranking.counted))))
+    slug = {d: f["slug"] for d, f in fiches.items()}
+    return [slug[d] for d in ranking.order[:K]], {slug[d] for d in ranking.counted}
 
 
 def tune(engine: Engine, queries: list[Query], grid=TUNE_GRID) -> list[tuple[float, Metrics]]:
-    """nDCG/Recall/MRR for each dense weight; both rankings computed once per query."""
+    """nDCG/Recall/MRR for each dense weight; both rankings computed once per query. The
+    counted set does not depend on the weight (see :func:`tune_cutoff`)."""
     pairs = []
     for q in queries:
         parsed = engine.parse_query(q.text)
@@ -187,11 +249,127 @@ def tune(engine: Engine, queries: list[Query], grid=TUNE_GRID) -> list[tuple[flo
     ids = {d for lex, den in pairs for d in lex + den}
     for fiche_id, fiche in engine.catalog.fiches(sorted(ids)).items():
         slug_of[fiche_id] = fiche["slug"]
+    counted = [_ranked_and_counted(engine, q.text, "hybrid", None)[1] for q in queries]
+    slug_counted = [{d for d, s in slug_of.items() if s in c} for c in counted]
     rows = []
     for weight in grid:
         rankings = []
-        for lex, den in pairs:
+        for (lex, den), chosen in zip(pairs, slug_counted):
             fused = weighted_rrf(lex, den, weight, engine.settings.rrf_k)
-            rankings.append([slug_of[d] for d in sorted(fused, key=lambda d: -fused[d])[:K]])
-        rows.append((weight, score(rankings, queries)))
+            order = sorted(fused, key=lambda d: (d not in chosen, -fused[d]))
+            rankings.append([slug_of[d] for d in order[:K]])
+        rows.append((weight, score(rankings, queries, counted)))
+    return rows
+
+
+# ----------------------------------------------------------------------------- cut-off
+
+CUTOFF_GRID = {
+    "cover_min": (0.3, 0.4, 0.5, 0.6, 0.7),
+    "lexical_min": (0.2, 0.3, 0.4, 0.5, 0.6),
+    "dense_min": (0.0, 0.2, 0.3, 0.4),
+    "dense_floor": (0.55, 0.6, 0.65, 0.7, 1.01),
+}
+FOLDS = 5
+
+
+@dataclass
+class CutoffTuning:
+    best: Cutoff  # chosen on every query
+    held_out: Metrics  # each fold's queries decided with the cut-off chosen on the other folds
+    fold_choices: list[Cutoff]
+
+
+def _objective(decided: list[tuple[set[str], dict[str, int] | None]]) -> float:
+    """Mean set F1, an off-topic question scoring 1 when it counts nothing, else 0."""
+    total = 0.0
+    for counted, relevant in decided:
+        total += set_scores(counted, relevant)[2] if relevant is not None else float(not counted)
+    return total / max(len(decided), 1)
+
+
+def tune_cutoff(engine: Engine, queries: list[Query], offtopic: list[str] = (), grid=CUTOFF_GRID,
+                folds: int = FOLDS) -> CutoffTuning:
+    """Fit the relevance cut-off (kb.relevance) by grid search, with held-out folds.
+
+    The evidence of every candidate is computed once per query, with a permissive cut-off so
+    that no candidate the grid could count is left out; each grid point then only re-decides."""
+    import dataclasses
+    import itertools
+
+    shipped = engine.cutoff
+    engine.cutoff = dataclasses.replace(shipped, lexical_min=0.0, dense_floor=min(grid["dense_floor"]))
+    engine._rankings.clear()
+    cases = []  # (evidence by slug, relevance or None for off-topic)
+    try:
+        for text, relevant in [(q.text, q.relevant) for q in queries] + [(t, None) for t in offtopic]:
+            ranking = engine.ranking(engine.parse_query(text))
+            fiches = engine.catalog.fiches(sorted(ranking.evidence))
+            cases.append(({fiches[d]["slug"]: e for d, e in ranking.evidence.items()}, relevant))
+    finally:
+        engine.cutoff = shipped
+        engine._rankings.clear()
+    names = list(grid)
+    points = [dataclasses.replace(shipped, **dict(zip(names, values)))
+              for values in itertools.product(*(grid[n] for n in names))]
+
+    def decide(cutoff: Cutoff, subset) -> list[tuple[set[str], dict | None]]:
+        return [({slug for slug, e in cases[i][0].items() if e.counted(cutoff)}, cases[i][1]) for i in subset]
+
+    def closeness(cutoff: Cutoff) -> float:  # ties go to the cut-off closest to the shipped one
+        return -sum(abs(getattr(cutoff, n) - getattr(shipped, n)) for n in names)
+
+    def choose(subset) -> Cutoff:
+        return max(points, key=lambda c: (round(_objective(decide(c, subset)), 6), closeness(c)))
+
+    everyone = list(range(len(cases)))
+    held_out: dict[int, set[str]] = {}
+    choices = []
+    for fold in range(folds):
+        test = everyone[fold::folds]
+        train = [i for i in everyone if i % folds != fold]
+        chosen = choose(train)
+        choices.append(chosen)
+        for i, (counted, _) in zip(test, decide(chosen, test)):
+            held_out[i] = counted
+    judged = [i for i in everyone if cases[i][1] is not None]
+    off = [len(held_out[i]) for i in everyone if cases[i][1] is None]
+    metrics = score([[] for _ in judged], [Query("", cases[i][1]) for i in judged],
+                    [held_out[i] for i in judged], off)
+    return CutoffTuning(choose(everyone), metrics, choices)
+
+
+# ----------------------------------------------------------------------------- similar fiches
+
+SIMILAR_K = 5
+
+
+def load_similar(path: Path) -> list[Query]:
+    """``eval/similar.jsonl``: ``{"slug": …, "similar": {slug: grade}}`` per line, as queries
+    whose text is the source fiche's slug."""
+    queries = []
+    lines = read_lines(path)
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+            queries.append(Query(str(item["slug"]), {str(k): int(v) for k, v in item["similar"].items()}))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            raise EvalError(f"{path}:{number}: ligne invalide ({exc}): « slug » et « similar » attendus.") from exc
+    return queries
+
+
+def precision_at_k(ranked: list[str], relevant: dict[str, int], k: int) -> float:
+    return sum(1 for doc in ranked[:k] if relevant.get(doc, 0) > 0) / k
+
+
+def similar_grid(engine: Engine, items: list[Query], grid=TUNE_GRID) -> list[tuple[float, float, float]]:
+    """(dense weight, P@5, nDCG@5) of ``similar`` for each fusion weight."""
+    rows = []
+    for weight in grid:
+        ranked = [[h.slug for h in engine.similar(q.text, limit=SIMILAR_K, dense_weight=weight)] for q in items]
+        n = len(items) or 1
+        rows.append((weight, sum(precision_at_k(r, q.relevant, SIMILAR_K) for r, q in zip(ranked, items)) / n,
+                     sum(ndcg_at_k(r, q.relevant, SIMILAR_K) for r, q in zip(ranked, items)) / n))
     return rows

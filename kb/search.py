@@ -17,13 +17,15 @@ import concurrent.futures
 import functools
 import json
 import threading
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from kb.catalog import Catalog, CatalogError, Filters, file_identity
 from kb.chunking import plain
 from kb.embed import init_query_thread
+from kb.relevance import Cutoff, Evidence, coverage, idf
 from kb.settings import Settings
 from kb.textnorm import analyze, term, words
 from kb.thesaurus import load_thesaurus
@@ -32,6 +34,9 @@ MODES = ("hybrid", "lexical", "dense")
 MAX_QUERY_TERMS = 64
 MAX_QUERY_CHARS = 2000
 SNIPPET_WORDS = 40
+OTHERS_SHOWN = 5  # weaker matches listed apart from the counted ones
+LEXICAL_CANDIDATES = 1000
+RANKING_CACHE = 64  # queries whose ranking is kept (facet counts and pages reuse it)
 
 
 class IndexMismatch(CatalogError):
@@ -49,6 +54,8 @@ class Hit:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     lexical_rank: int | None = None
     dense_rank: int | None = None
+    counted: bool = True  # answers the query (kb.relevance); False: a weaker, uncounted match
+    evidence: Evidence | None = None
 
     def to_dict(self) -> dict:
         f = self.fiche
@@ -57,7 +64,9 @@ class Hit:
             "territoire": f.get("territoire_nom"), "type": f.get("type"), "departements": f.get("departements"),
             "statut": f.get("statut"), "resume": f.get("resume"), "snippet": self.snippet,
             "snippet_section": self.snippet_section, "highlights": self.highlights,
-            "lexical_rank": self.lexical_rank, "dense_rank": self.dense_rank,
+            "lexical_rank": self.lexical_rank, "dense_rank": self.dense_rank, "counted": self.counted,
+            "evidence": None if self.evidence is None else {
+                k: (round(v, 4) if isinstance(v, float) else v) for k, v in asdict(self.evidence).items()},
         }
 
 
@@ -69,10 +78,32 @@ class Results:
     facets: dict[str, dict[str, int]]
     expansions: list[str] = field(default_factory=list)
     mode: str = "hybrid"
+    # weaker matches, never counted: shown apart (« Autres fiches proches »)
+    others: list[Hit] = field(default_factory=list)
+    # spelling: the corrected query proposed, and the query typed when the results are the
+    # corrected query's (the typed one counted nothing)
+    suggestion: str | None = None
+    corrected_from: str | None = None
 
     def to_dict(self) -> dict:
         return {"query": self.query, "mode": self.mode, "total": self.total, "expansions": self.expansions,
-                "hits": [h.to_dict() for h in self.hits], "facets": self.facets}
+                "suggestion": self.suggestion, "corrected_from": self.corrected_from,
+                "hits": [h.to_dict() for h in self.hits], "others": [h.to_dict() for h in self.others],
+                "facets": self.facets}
+
+
+@dataclass
+class Ranking:
+    """One query's unfiltered ranking and relevance decision, shared by every filter, page and
+    facet count of that query (cached by the engine)."""
+
+    order: list[int]  # every candidate, best first
+    scores: dict[int, float]
+    counted: set[int]
+    evidence: dict[int, Evidence]
+    lexical_rank: dict[int, int]
+    dense_rank: dict[int, int]
+    best_chunk: dict[int, int]
 
 
 @dataclass
@@ -82,12 +113,13 @@ class ParsedQuery:
     expansions: list[tuple[str, ...]]
     expansion_labels: list[str]
 
-    def fts(self, skip: set[str] = frozenset()) -> str | None:
+    def fts(self, skip: set[str] = frozenset(), terms: bool = True, expansions: bool = True) -> str | None:
         """An FTS5 expression: every term and expansion quoted (a query is data, never syntax),
         without the terms in ``skip``."""
-        parts = [f'"{t}"' for t in dict.fromkeys(self.terms) if t not in skip]
+        parts = [f'"{t}"' for t in dict.fromkeys(self.terms) if t not in skip] if terms else []
         # a phrase is rarer than each of its words: only one-word expansions can be skipped
-        parts += ['"' + " ".join(e) + '"' for e in self.expansions if not (len(e) == 1 and e[0] in skip)]
+        if expansions:
+            parts += ['"' + " ".join(e) + '"' for e in self.expansions if not (len(e) == 1 and e[0] in skip)]
         return " OR ".join(parts) or None
 
     @property
@@ -121,8 +153,10 @@ class Engine:
         self.catalog = catalog
         self.embedder = embedder or Embedder.from_settings(settings)
         self.thesaurus = load_thesaurus(settings.thesaurus_path)
+        self.cutoff = Cutoff.from_settings(settings)
         self._vectors = None
         self._lock = threading.RLock()
+        self._rankings: OrderedDict = OrderedDict()
         # query encoding runs here, beside the lexical ranking (torch and SQLite both release
         # the GIL); two workers also bound the encodings a busy server runs at once
         self._encoder = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-encode",
@@ -190,10 +224,49 @@ class Engine:
         return ParsedQuery(text, unique, expansions[:MAX_QUERY_TERMS], labels[:MAX_QUERY_TERMS])
 
     def lexical_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
-        expression = query.fts(self._ubiquitous(query))
+        """BM25 over the query's terms and thesaurus expansions; a fiche that matches only
+        expansions, none of the words typed, scores ``expansion_weight`` of its BM25."""
+        return self._lexical(query, ids, limit)[0]
+
+    def _lexical(self, query: ParsedQuery, ids: list[int] | None, limit: int):
+        """(the lexical ranking, relative scores): a fiche's BM25 over the words typed alone,
+        divided by the best such score, or for a fiche matching only expansions
+        ``expansion_weight`` times its BM25 over the whole query divided by the best one
+        (expansions, often frequent words, would otherwise set the scale). A typed word that
+        no fiche contains is replaced by its expansions, which then count in full."""
+        skip = self._ubiquitous(query)
+        expression = query.fts(skip)
         if not expression:
-            return []
-        return self.catalog.lexical(expression, ids, limit)
+            return [], {}
+        ranked = self.catalog.lexical(expression, ids, limit)
+        if not query.expansions:
+            best = ranked[0][1] if ranked else 0.0
+            return ranked, {d: (score / best if best > 0 else 0.0) for d, score in ranked}
+        # the words typed, an unknown word replaced by the expansions that stand in for it
+        stand_ins = self._stand_ins(query)
+        own_words = " OR ".join([f'"{t}"' for t in dict.fromkeys(query.terms) if t not in skip]
+                                + ['"' + " ".join(e) + '"' for e in stand_ins])
+        # every typed word too common to search: the expansions are all there is
+        own = dict(self.catalog.lexical(own_words, ids, limit)) if own_words else dict(ranked)
+        best_own = max(own.values(), default=0.0)
+        weight = self.cutoff.expansion_weight
+        best_all = ranked[0][1] if ranked else 0.0
+        relative = {}
+        for d, score in ranked:
+            if d in own:
+                relative[d] = own[d] / best_own if best_own > 0 else 0.0
+            else:
+                relative[d] = weight * score / best_all if best_all > 0 else 0.0
+        if weight < 1:
+            ranked = sorted(((d, score if d in own else score * weight) for d, score in ranked),
+                            key=lambda pair: -pair[1])
+        return ranked, relative
+
+    def _stand_ins(self, query: ParsedQuery) -> list[tuple[str, ...]]:
+        """Expansions of the query words that no fiche contains: they count as those words."""
+        frequencies = self.catalog.document_frequencies(query.terms)
+        unknown = {t for t in query.terms if not frequencies.get(t)}
+        return self.thesaurus.stand_ins(query.terms, unknown) if unknown else []
 
     def _ubiquitous(self, query: ParsedQuery) -> set[str]:
         """Terms found in more than half of the fiches. FTS5's BM25 gives them a weight of about
@@ -240,42 +313,151 @@ class Engine:
     # -- API -------------------------------------------------------------------------------------
 
     def search(self, query: str = "", filters: Filters | None = None, limit: int = 10, offset: int = 0,
-               mode: str = "hybrid", sort: str = "relevance", dense_weight: float | None = None) -> Results:
+               mode: str = "hybrid", sort: str = "relevance", dense_weight: float | None = None,
+               correct: bool = True) -> Results:
+        """The fiches that answer ``query`` within ``filters`` (``total`` counts them all,
+        whatever ``limit`` and ``offset``), then up to OTHERS_SHOWN weaker matches apart.
+
+        ``correct``: when the query has words the bank does not know, propose a correction
+        (``suggestion``); when the query counts nothing and its correction does, return the
+        correction's results (``corrected_from`` holds the query as typed)."""
         if mode not in MODES:
             raise ValueError(f"mode inconnu « {mode} » ({', '.join(MODES)})")
         filters = filters or Filters()
         weight = self.settings.dense_weight if dense_weight is None else dense_weight
-        limit = max(0, int(limit))
-        parsed = self.parse_query(query)
         weight = {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
-        encoding = self._encoder.submit(self.query_vector, parsed) if weight > 0 and parsed.text else None
-        with self._lock:
-            ids = None if filters.is_empty() else self.catalog.ids(filters)
-            if not parsed.text:
+        limit, offset = max(0, int(limit)), max(0, int(offset))
+        parsed = self.parse_query(query)
+        if not parsed.text:
+            with self._lock:
+                ids = None if filters.is_empty() else self.catalog.ids(filters)
                 return self._browse(parsed, filters, ids, limit, offset, mode)
-            wanted = offset + limit
-            lexical, dense = self.rankings(parsed, ids, wanted, weight, encoding)
-            lex_ids = [doc for doc, _ in lexical]
-            dense_ids = [doc for doc, _, _ in dense]
-            fused = weighted_rrf(lex_ids, dense_ids, weight, self.settings.rrf_k)
-            order = sorted(fused, key=lambda d: -fused[d])
+        ranking = self.ranking(parsed, mode, weight)
+        suggestion = self.suggest(parsed.text) if correct else None
+        if suggestion:
+            # the corrected query answers better than the typed one: show its results, and say so
+            better = self.ranking(self.parse_query(suggestion), mode, weight)
+            if len(better.counted) > len(ranking.counted):
+                corrected = self.search(suggestion, filters, limit, offset, mode, sort, dense_weight, correct=False)
+                corrected.suggestion, corrected.corrected_from = suggestion, parsed.text
+                return corrected
+        with self._lock:
+            allowed = None if filters.is_empty() else set(self.catalog.ids(filters))
+            inside = ranking.order if allowed is None else [d for d in ranking.order if d in allowed]
+            counted = [d for d in inside if d in ranking.counted]
+            others = [d for d in inside if d not in ranking.counted][:OTHERS_SHOWN]
             if sort == "date":
-                dates = {d: f["mise_a_jour"] for d, f in self.catalog.fiches(order).items()}
-                order.sort(key=lambda d: dates[d], reverse=True)
-            page = order[offset:offset + limit]
-            lex_rank = {d: r for r, d in enumerate(lex_ids, 1)}
-            dense_rank = {d: r for r, d in enumerate(dense_ids, 1)}
-            best_chunk = {d: c for d, _, c in dense}
-            fiches = self.catalog.fiches(page)
-            hits = []
-            for doc in page:
-                fiche = fiches[doc]
-                hit = Hit(fiche["slug"], fiche["titre"], fused[doc], fiche,
-                          lexical_rank=lex_rank.get(doc), dense_rank=dense_rank.get(doc))
-                self._snippet(hit, doc, parsed, best_chunk.get(doc))
-                hits.append(hit)
-            return Results(parsed.text, hits, len(order), self.catalog.facet_counts(order), parsed.expansion_labels,
-                           mode)
+                dates = dict(self.catalog.db.execute(
+                    "SELECT id, mise_a_jour FROM fiches WHERE id IN (SELECT value FROM json_each(?))",
+                    [json.dumps(counted)]).fetchall())
+                counted.sort(key=lambda d: dates[d], reverse=True)
+            page = counted[offset:offset + limit]
+            hits = self._hits(page, ranking, parsed)
+            weaker = self._hits(others if offset + limit >= len(counted) else [], ranking, parsed)
+            return Results(parsed.text, hits, len(counted), self.catalog.facet_counts(counted),
+                           parsed.expansion_labels, mode, others=weaker, suggestion=suggestion)
+
+    def _hits(self, page: list[int], ranking: Ranking, parsed: ParsedQuery) -> list[Hit]:
+        fiches = self.catalog.fiches(page)
+        hits = []
+        for doc in page:
+            fiche = fiches[doc]
+            hit = Hit(fiche["slug"], fiche["titre"], ranking.scores[doc], fiche,
+                      lexical_rank=ranking.lexical_rank.get(doc), dense_rank=ranking.dense_rank.get(doc),
+                      counted=doc in ranking.counted, evidence=ranking.evidence.get(doc))
+            self._snippet(hit, doc, parsed, ranking.best_chunk.get(doc))
+            hits.append(hit)
+        return hits
+
+    def ranking(self, parsed: ParsedQuery, mode: str = "hybrid", weight: float | None = None) -> Ranking:
+        """The unfiltered ranking of a query and its relevance decision, cached per build."""
+        weight = self.settings.dense_weight if weight is None else weight
+        key = (parsed.text, mode, weight, self._build_id)
+        with self._lock:
+            if key in self._rankings:
+                self._rankings.move_to_end(key)
+                return self._rankings[key]
+        encoding = self._encoder.submit(self.query_vector, parsed) if weight > 0 or mode != "lexical" else None
+        with self._lock:
+            ranking = self._rank(parsed, weight, encoding, mode)
+            self._rankings[key] = ranking
+            while len(self._rankings) > RANKING_CACHE:
+                self._rankings.popitem(last=False)
+            return ranking
+
+    def _rank(self, parsed: ParsedQuery, weight: float, encoding, mode: str) -> Ranking:
+        lexical, relative = self._lexical(parsed, None, LEXICAL_CANDIDATES)
+        vector = encoding.result() if encoding is not None else None
+        dense = self._dense_candidates(parsed, vector) if vector is not None else []
+        lex_ids = [d for d, _ in lexical]
+        dense_ids = [d for d, _, _ in dense]
+        scores = weighted_rrf(lex_ids, dense_ids, weight, self.settings.rrf_k)
+        order = sorted(scores, key=lambda d: -scores[d])
+        evidence = self._evidence(parsed, relative, dense, vector)
+        counted = {d for d, e in evidence.items() if e.counted(self.cutoff)}
+        # counted fiches first: a weaker match never sits between two that answer the query
+        order = [d for d in order if d in counted] + [d for d in order if d not in counted]
+        return Ranking(order, scores, counted, evidence, {d: r for r, d in enumerate(lex_ids, 1)},
+                       {d: r for r, d in enumerate(dense_ids, 1)}, {d: c for d, _, c in dense})
+
+    def suggest(self, text: str) -> str | None:
+        """The query with the words the bank does not know corrected (kb.spelling), or None."""
+        stems = {t for t in (term(w) for w in words(text)) if t}
+        known_terms = {t for group in self.thesaurus.groups for expression in group for t in expression}
+        with self._lock:
+            frequencies = self.catalog.document_frequencies(sorted(stems))
+            unknown = [t for t in stems if not frequencies.get(t) and t not in known_terms]
+            if not unknown:
+                return None
+            if getattr(self, "_speller_for", None) != self._build_id:
+                from kb.spelling import Speller
+
+                rows = self.catalog.db.execute("SELECT titre, resume, mots_cles FROM fiches")
+                self._speller = Speller((" ".join(r) for r in rows), known_terms)
+                self._speller_for = self._build_id
+            suggestion = self._speller.correct(text, lambda stem: bool(frequencies.get(stem)))
+        return suggestion if suggestion and suggestion != text else None
+
+    def _dense_candidates(self, parsed: ParsedQuery, vector) -> list[tuple[int, float, int]]:
+        """The dense ranking, widened until it holds every fiche above the similarity floor
+        (those are counted even without a word in common)."""
+        limit = self.settings.dense_candidates
+        while True:
+            dense = self.dense_ranking(parsed, None, limit, vector)
+            if len(dense) < limit or dense[-1][1] < self.cutoff.dense_floor:
+                return dense
+            limit *= 4
+
+    def _evidence(self, parsed: ParsedQuery, relative: dict[int, float], dense, vector) -> dict[int, Evidence]:
+        """The relevance evidence of the candidates that could be counted: good lexical
+        matches (see kb.relevance) and the dense list."""
+        cutoff = self.cutoff
+        wordy = [d for d, r in relative.items() if r >= cutoff.lexical_min]
+        similarity = {d: score for d, score, _ in dense}
+        if vector is not None and len(self.vectors):
+            missing = [d for d in wordy if d not in similarity]
+            if missing:
+                similarity.update({d: score for d, score, _ in self.vectors.rank_fiches(vector, len(missing), missing)})
+        fiche_count = self._fiche_count()
+        frequencies = self.catalog.document_frequencies(parsed.terms)
+        weights = {t: idf(frequencies.get(t, 0), fiche_count) for t in parsed.terms}
+        candidates = sorted(set(wordy) | set(similarity))
+        contains = {t: self.catalog.matching(f'"{t}"', candidates) for t in parsed.terms}
+        stand_ins = self._stand_ins(parsed) if parsed.expansions else []
+        if stand_ins:  # a fiche with the expansion of a word no fiche contains has that word
+            standing = self.catalog.matching(" OR ".join('"' + " ".join(e) + '"' for e in stand_ins), candidates)
+            unknown = [t for t in parsed.terms if not frequencies.get(t)]
+            for t in unknown:
+                contains[t] = contains[t] | standing
+        expansion = parsed.fts(terms=False)
+        by_expansion = self.catalog.matching(expansion, candidates) if expansion else set()
+        evidence = {}
+        for d in candidates:
+            matched = {t for t in parsed.terms if d in contains.get(t, ())}
+            share, mass = coverage(weights, matched, d in by_expansion, cutoff.expansion_weight)
+            evidence[d] = Evidence(share, mass, d in by_expansion, relative.get(d, 0.0),
+                                   similarity.get(d) if vector is not None else None)
+        return evidence
 
     def _browse(self, parsed, filters, ids, limit, offset, mode) -> Results:
         order = self.catalog.browse(filters)
@@ -285,8 +467,12 @@ class Engine:
                 for d in page]
         return Results("", hits, len(order), self.catalog.facet_counts(order if ids is not None else None), [], mode)
 
-    def similar(self, slug: str, filters: Filters | None = None, limit: int = 5) -> list[Hit]:
-        """Fiches closest in content to ``slug`` (never itself), optionally within filters."""
+    def similar(self, slug: str, filters: Filters | None = None, limit: int = 5,
+                dense_weight: float | None = None) -> list[Hit]:
+        """Fiches closest in content to ``slug`` (never itself), optionally within filters: the
+        fiche's mean passage vector and its title, summary and keywords as a query, fused with
+        ``similar_dense_weight`` (measured by ``kb eval --similar``)."""
+        weight = self.settings.similar_dense_weight if dense_weight is None else dense_weight
         with self._lock:
             fiche_id = self.catalog.id_of(slug)
             if fiche_id is None:
@@ -304,7 +490,7 @@ class Engine:
                 dense = [d for d, _, _ in self.vectors.rank_fiches(centroid, wanted + 5, ids) if d != fiche_id]
             about = " ".join([fiche["titre"], fiche["resume"], " ".join(fiche["mots_cles"])])
             lexical = [d for d, _ in self.lexical_ranking(self.parse_query(about), ids, wanted + 50) if d != fiche_id]
-            fused = weighted_rrf(lexical, dense, 0.5, self.settings.rrf_k)
+            fused = weighted_rrf(lexical, dense, weight, self.settings.rrf_k)
             order = sorted(fused, key=lambda d: -fused[d])[:limit]
             fiches = self.catalog.fiches(order)
             return [Hit(fiches[d]["slug"], fiches[d]["titre"], fused[d], fiches[d], snippet=fiches[d]["resume"])

@@ -40,6 +40,17 @@ class Thesaurus:
         return found_analyzed, found_text
 
 
+    def stand_ins(self, terms: list[str], unknown: set[str]) -> list[tuple[str, ...]]:
+        """Expressions of a group triggered by words of the query that the bank never uses
+        (``unknown``, e.g. an acronym the fiches spell out): they stand in for those words."""
+        found: list[tuple[str, ...]] = []
+        for group in self.groups:
+            triggers = [e for e in group if _contains(terms, e) and set(e) <= unknown]
+            if triggers:
+                found += [e for e in group if e not in triggers and e not in found]
+        return found
+
+
 def _contains(terms: list[str], expression: tuple[str, ...]) -> bool:
     n = len(expression)
     return n > 0 and any(tuple(terms[i:i + n]) == expression for i in range(len(terms) - n + 1))

@@ -48,7 +48,7 @@ def test_search_filter_open_a_fiche_and_follow_a_similar_one(browser, server):
     box.press("Enter")
     expect(page).to_have_url(re.compile(r"[?&]q=aider"), timeout=PAGE_TIMEOUT)
     wait_for_app(page)
-    expect(page.get_by_role("heading", name=re.compile(r"^\d+ fiches? trouvées?$"))).to_be_visible()
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ fiches? (?:répondent|répond) à votre besoin$"))).to_be_visible()
     cards = page.locator('[class*="st-key-card-"]')
     expect(cards.first).to_be_visible()
     expect(cards.first.locator("mark").first).to_be_visible()  # the matched passage, highlighted

@@ -99,7 +99,7 @@ def test_build_stats_search_and_similar(runner, tmp_path, write_fiche, fake_mode
     assert data["facets"]["type"] == {"commune": 1}
 
     result = invoke(runner, tmp_path, "search", "", "--densite", "rural")
-    assert "2 fiche(s); 2 affichée(s)." in result.output
+    assert "2 fiche(s) pour cette sélection; 2 affichée(s)." in result.output
 
     result = invoke(runner, tmp_path, "search", "bus", "--public", "inconnu")
     assert result.exit_code == 2 and "valeur inconnue « inconnu »" in result.output

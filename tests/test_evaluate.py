@@ -50,7 +50,8 @@ def test_a_plain_corpus_goes_through_the_same_pipeline(tmp_path, monkeypatch):
                                           '{"query": "caméras dans la rue", "relevant_doc_ids": ["d3"]}\n',
                                           encoding="utf-8")
     settings = load_settings(tmp_path)
-    engine, queries, label = prepare(settings, corpus, None)
+    engine, queries, label, offtopic = prepare(settings, corpus, None)
+    assert offtopic == []  # off-topic questions are the bank's
     assert label == "corpus corpus" and engine.count() == 3
     lexical = run(engine, queries, "lexical")
     assert lexical.metrics.mrr == pytest.approx(0.5)  # the paraphrase misses lexically
@@ -58,5 +59,5 @@ def test_a_plain_corpus_goes_through_the_same_pipeline(tmp_path, monkeypatch):
     grid = dict(tune(engine, queries, grid=(0.0, 1.0)))
     assert grid[0.0].ndcg == pytest.approx(lexical.metrics.ndcg)
     # a second evaluation reuses the corpus index instead of encoding again
-    engine2, _, _ = prepare(settings, corpus, None)
+    engine2, _, _, _ = prepare(settings, corpus, None)
     assert engine2.catalog.build_id() == engine.catalog.build_id()

@@ -74,8 +74,9 @@ def test_a_large_bank_records_an_approximate_index_and_filters_stay_exact(tmp_pa
     assert info["kind"] == IVF and info["chunks"] == 360 and info["nlist"] == 9
     engine = Engine(settings, catalog, embedder=FakeEmbedder())
     filters = Filters(departements=["974"])
-    hits = engine.search("villages démarches", filters, limit=100, mode="dense").hits
-    assert len(hits) == 20 and all(h.fiche["departements"] == ["974"] for h in hits)
+    allowed = engine.catalog.ids(filters)
+    ranked = engine.dense_ranking(engine.parse_query("villages démarches"), allowed, 100)
+    assert len(ranked) == 20 and set(d for d, _, _ in ranked) == set(allowed)
     assert len(engine.similar("fiche-00", limit=5)) == 5
 
 
@@ -108,9 +109,11 @@ def test_an_incremental_build_updates_the_approximate_index_without_training_it_
     vectors = VectorIndex.from_catalog(catalog.db, catalog.meta)
     assert len(vectors) == after["chunks"] == catalog.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     engine = Engine(settings, catalog, embedder=FakeEmbedder())
-    hits = engine.search("ludothèque jeux vidéo coopératifs", limit=100, mode="dense").hits
-    assert hits[0].slug == "fiche-01"
-    assert "fiche-02" not in {h.slug for h in hits} and len(hits) == 59
+    ranked = engine.dense_ranking(engine.parse_query("ludothèque jeux vidéo coopératifs"), None, 100)
+    slugs = {d: f["slug"] for d, f in catalog.fiches([d for d, _, _ in ranked]).items()}
+    assert slugs[ranked[0][0]] == "fiche-01"
+    assert "fiche-02" not in slugs.values() and len(ranked) == 59
+    assert engine.search("ludothèque jeux vidéo coopératifs").hits[0].slug == "fiche-01"
     assert [h.slug for h in engine.similar("fiche-01", limit=3)]  # vectors read back by chunk id
 
 

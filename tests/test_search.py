@@ -184,16 +184,19 @@ def sql_truth(engine, filters):
 @pytest.mark.model
 @pytest.mark.parametrize("filters", FILTER_CASES, ids=range(len(FILTER_CASES)))
 def test_filtered_search_returns_every_matching_fiche(bundled_engine, filters):
+    """A filter keeps exactly the counted fiches of the unfiltered search that it allows,
+    whatever the page size; weaker matches shown apart respect the filter too."""
     truth = sql_truth(bundled_engine, filters)
     assert truth, "each case must match some fiches"
-    for mode in ("hybrid", "dense"):
-        results = bundled_engine.search("accompagner les habitants", filters, limit=500, mode=mode)
-        assert {h.slug for h in results.hits} == truth, mode
-        assert results.total == len(truth)
-        small = bundled_engine.search("accompagner les habitants", filters, limit=3, mode=mode)
-        assert len(small.hits) == min(3, len(truth)) and {h.slug for h in small.hits} <= truth
-    lexical = bundled_engine.search("numérique", filters, limit=500, mode="lexical")
-    assert {h.slug for h in lexical.hits} <= truth
+    for mode, query in (("hybrid", "accompagner les habitants"), ("dense", "accompagner les habitants"),
+                        ("lexical", "numérique"), ("hybrid", "ateliers numériques")):
+        everywhere = bundled_engine.search(query, limit=500, mode=mode)
+        results = bundled_engine.search(query, filters, limit=500, mode=mode)
+        assert {h.slug for h in results.hits} == {h.slug for h in everywhere.hits} & truth, (mode, query)
+        assert results.total == len(results.hits)
+        assert {h.slug for h in results.others} <= truth
+        small = bundled_engine.search(query, filters, limit=3, mode=mode)
+        assert small.total == results.total and [h.slug for h in small.hits] == [h.slug for h in results.hits[:3]]
     browse = bundled_engine.search("", filters, limit=500)
     assert {h.slug for h in browse.hits} == truth
     dates = [h.fiche["mise_a_jour"] for h in browse.hits]

@@ -141,26 +141,26 @@ def test_search_page_by_default_lists_the_bank(app, bundled_engine):
 
 def test_search_with_filters_returns_only_matching_fiches_and_updates_the_url(app, bundled_engine):
     at = app.run()
-    at.text_input(key="q").input("démarches en ligne")
+    at.text_input(key="q").input("ateliers numériques")
     at.multiselect(key="f_public").select("seniors")
     at.multiselect(key="f_densite").select("rural")
     at.run()
     no_exception(at)
     filters = Filters(publics=["seniors"], densites=["rural"])
-    expected = bundled_engine.search("démarches en ligne", filters, limit=10)
-    assert expected.total > 0
-    assert at.subheader[0].value == (f"{expected.total} fiches trouvées" if expected.total > 1 else "1 fiche trouvée")
+    expected = bundled_engine.search("ateliers numériques", filters, limit=10)
+    assert expected.total > 1
+    assert at.subheader[0].value == f"{expected.total} fiches répondent à votre besoin"
     slugs = fiche_links(at)
-    assert slugs == [h.slug for h in expected.hits]
+    assert slugs == [h.slug for h in expected.hits + expected.others]
     for slug in slugs:
         fiche = bundled_engine.get(slug)
         assert "seniors" in fiche["publics"] and fiche["densite_niveau"] == "rural"
-    assert at.query_params == {"q": "démarches en ligne", "public": "seniors", "densite": "rural"}
+    assert at.query_params == {"q": "ateliers numériques", "public": "seniors", "densite": "rural"}
     # the matched passage is shown with its highlights
     assert any("<mark>" in h.value for h in at.html)
     # the counts next to the values: publics counted without the publics filter
     options = at.multiselect(key="f_public").options
-    wider = bundled_engine.search("démarches en ligne", Filters(densites=["rural"]), limit=0)
+    wider = bundled_engine.search("ateliers numériques", Filters(densites=["rural"]), limit=0)
     seniors = wider.facets["public"]["seniors"]
     assert f"Seniors et personnes âgées ({seniors})" in options, options[:3]
 
@@ -176,8 +176,8 @@ def test_url_restores_the_search(app, bundled_engine):
     assert at.radio(key="tri").value == "date"
     filters = Filters(thematiques=["mediation-numerique", "aide-demarches"], types=["communaute-de-communes"])
     expected = bundled_engine.search("fracture numérique", filters, limit=10, sort="date")
-    assert fiche_links(at) == [h.slug for h in expected.hits]
-    dates = [bundled_engine.get(s)["mise_a_jour"] for s in fiche_links(at)]
+    assert fiche_links(at) == [h.slug for h in expected.hits + expected.others]
+    dates = [bundled_engine.get(s)["mise_a_jour"] for s in fiche_links(at)[:len(expected.hits)]]
     assert dates == sorted(dates, reverse=True)
 
 
@@ -211,7 +211,7 @@ def test_no_result_suggests_the_filter_to_remove(app, bundled_engine):
     app.query_params.update({"type": filters.types, "statut": filters.statuts, "densite": filters.densites})
     at = app.run()
     no_exception(at)
-    assert at.subheader[0].value == "Aucune fiche trouvée"
+    assert at.subheader[0].value == "Aucune fiche pour cette sélection"
     assert any("Aucune fiche ne correspond" in i.value for i in at.info)
     relax = {b.key: b for b in at.button if b.key and b.key.startswith("relax_")}
     assert relax
@@ -413,3 +413,36 @@ def test_a_valid_contribution_can_be_downloaded(app):
     assert fiche is not None and fiche.debut == "2023-04" and fiche.contact == {"email": "numerique@test.example"}
     steps = "\n".join(m.value for m in at.markdown)
     assert "pull request" in steps and f"kb validate practices/{slug}.md" in steps
+
+
+def test_a_question_no_fiche_answers_gets_the_no_result_state(app):
+    app.query_params.update({"q": "zzzqqq"})
+    at = app.run()
+    no_exception(at)
+    assert at.subheader[0].value == "Aucune fiche ne répond à votre besoin"
+    assert any("aucune ne contient l'essentiel de ses mots" in i.value for i in at.info)
+    themes = [link for link in at.page_link if link.proto.page == "parcourir"]
+    assert themes and all("thematique=" in link.proto.query_string for link in themes)
+    assert not [b for b in at.button if b.label.startswith("Exporter")]
+
+
+def test_a_typo_shows_the_corrected_search_and_says_so(app, bundled_engine):
+    app.query_params.update({"q": "mediation numerque ruralle"})
+    at = app.run()
+    no_exception(at)
+    expected = bundled_engine.search("mediation numérique rurale", limit=10)
+    assert at.subheader[0].value == f"{expected.total} fiches répondent à votre besoin"
+    assert any("Résultats pour « mediation numérique rurale »" in i.value for i in at.info)
+    assert fiche_links(at)[:len(expected.hits)] == [h.slug for h in expected.hits]
+
+
+def test_weaker_matches_are_listed_apart_and_not_counted(app, bundled_engine):
+    app.query_params.update({"q": "cybersécurité"})
+    at = app.run()
+    no_exception(at)
+    expected = bundled_engine.search("cybersécurité", limit=10)
+    assert expected.others, "the bank has weaker matches for this query"
+    assert at.subheader[0].value == f"{expected.total} fiches répondent à votre besoin"
+    others = [e for e in at.expander if e.label.startswith("Autres fiches proches")]
+    assert len(others) == 1 and "non comptées" in others[0].label
+    assert fiche_links(at) == [h.slug for h in expected.hits + expected.others]

@@ -18,6 +18,7 @@ from ui import components, state
 
 PAGE_SIZE = 10
 FICHE_PAGE = "views/fiche.py"
+BROWSE_PAGE = "views/parcourir.py"
 v = vocab()
 engine = state.engine()
 
@@ -70,6 +71,10 @@ def clear_field(name: str) -> None:
 def clear_all() -> None:
     for name in WIDGETS:
         clear_field(name)
+
+
+def use_suggestion(text: str) -> None:
+    st.session_state["q"] = text
 
 
 def show_more() -> None:
@@ -172,16 +177,34 @@ if not search.filters.is_empty():
 for message in st.session_state.pop("_kb_dropped", []):  # shown once, after opening the link
     st.warning(f"Lien partagé : {components.md_escape(message)}")
 
-if search.query or not search.filters.is_empty():
-    heading = {0: "Aucune fiche trouvée", 1: "1 fiche trouvée"}.get(results.total, f"{results.total} fiches trouvées")
+if search.query:
+    heading = {0: "Aucune fiche ne répond à votre besoin", 1: "1 fiche répond à votre besoin"}.get(
+        results.total, f"{results.total} fiches répondent à votre besoin")
+elif not search.filters.is_empty():
+    heading = {0: "Aucune fiche pour cette sélection", 1: "1 fiche pour cette sélection"}.get(
+        results.total, f"{results.total} fiches pour cette sélection")
 else:
     heading = f"{results.total} fiche{'s' if results.total > 1 else ''} dans la banque, les plus récentes d'abord"
 st.subheader(heading)
+if search.query:
+    st.caption("Une fiche « répond à votre besoin » quand elle contient l'essentiel des mots de votre recherche "
+               "(les plus rares comptent le plus) ou qu'elle en est très proche par le sens.")
+if results.corrected_from:
+    st.info(f"Résultats pour « {components.md_escape(results.query)} » : « "
+            f"{components.md_escape(results.corrected_from)} » contient des mots inconnus de la banque.",
+            icon=":material/spellcheck:")
+elif results.suggestion:
+    with st.container(horizontal=True, vertical_alignment="center", key="suggestion"):
+        st.markdown("Vouliez-vous dire :")
+        st.button(results.suggestion, on_click=use_suggestion, args=(results.suggestion,), type="tertiary",
+                  key="use_suggestion")
 if results.expansions:
     st.caption("Recherche élargie à : " + ", ".join(results.expansions))
 
 if not results.total:
-    st.info("Aucune fiche ne correspond à cette recherche.")
+    st.info("Aucune fiche ne correspond à cette recherche." if not search.query else
+            "Aucune fiche ne correspond à cette recherche : aucune ne contient l'essentiel de ses mots ni n'en "
+            "est assez proche par le sens.")
     options = relaxations(engine, search.query, search.filters)
     if options:
         st.markdown("**Élargissez la recherche** en retirant un filtre :")
@@ -190,12 +213,28 @@ if not results.total:
             st.button(f"Retirer le filtre « {label} » : {option.total} fiche{'s' if option.total > 1 else ''}",
                       key=f"relax_{option.field}", on_click=clear_field, args=(option.field,))
     elif search.query:
-        st.markdown("Essayez d'autres mots, plus généraux, ou décrivez le besoin autrement.")
+        st.markdown("Essayez d'autres mots, plus généraux, ou décrivez le besoin autrement. "
+                    "Vous pouvez aussi parcourir les fiches par thématique :")
+        themes = engine.facets().get("thematique", {})
+        with st.container(horizontal=True, key="browse-themes"):
+            for theme, n in sorted(themes.items(), key=lambda kv: -kv[1])[:8]:
+                st.page_link(BROWSE_PAGE, label=f"{v.thematiques.get(theme, theme)} ({n})",
+                             query_params={"thematique": theme})
 
 for hit in results.hits:
     with st.container(border=True, key=f"card-{hit.slug}"):
         st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug})
         st.html(components.result_card(hit, show_snippet=bool(search.query)))
+
+if results.others and search.query:
+    with st.expander(f"Autres fiches proches ({len(results.others)}) : correspondances plus faibles, "
+                     "non comptées", expanded=False, icon=":material/unfold_more:"):
+        st.caption("Ces fiches partagent quelques mots ou une partie du sens de votre recherche, sans y "
+                   "répondre aussi bien : elles ne sont pas comptées dans le nombre de résultats.")
+        for hit in results.others:
+            with st.container(border=True, key=f"other-{hit.slug}"):
+                st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug})
+                st.html(components.result_card(hit, show_snippet=True))
 
 if len(results.hits) < results.total:
     st.button(f"Afficher plus de résultats ({len(results.hits)} sur {results.total})", on_click=show_more,

@@ -1,0 +1,64 @@
+"""Spelling help: « Vouliez-vous dire : médiation numérique rurale ? ».
+
+A query word is *unknown* when its search term is in no fiche and it is no thesaurus
+expression. Its correction is the word of the bank's own vocabulary (titles, summaries and
+keywords, as written, accents included) at the smallest edit distance (RapidFuzz's
+Levenshtein, on accent-free forms; at most 1 edit for words of up to 5 letters, 2 above),
+the most frequent one on ties. Acronyms and thesaurus expressions are known words and are
+never corrected.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
+
+from kb.textnorm import fold, term, words
+
+MIN_LENGTH = 4  # shorter words (and numbers) are left alone
+
+
+class Speller:
+    def __init__(self, texts, known_terms: set[str] | None = None):
+        """``texts``: the bank's text to learn words from; ``known_terms``: search terms that
+        count as known even when absent from ``texts`` (the thesaurus's)."""
+        spellings: dict[str, Counter] = {}
+        for text in texts:
+            for word in words(text):
+                if len(word) >= MIN_LENGTH and word.isalpha():
+                    spellings.setdefault(fold(word), Counter())[word] += 1
+        self.frequency = {folded: sum(c.values()) for folded, c in spellings.items()}
+        self.spelling = {folded: c.most_common(1)[0][0] for folded, c in spellings.items()}
+        self.choices = list(self.spelling)
+        self.known_terms = set(known_terms or ())
+
+    def correction(self, word: str, is_known) -> str | None:
+        """The bank's word closest to an unknown ``word``, or None (known, or nothing close)."""
+        folded = fold(word)
+        stem = term(word)
+        if stem is None or len(word) < MIN_LENGTH or not word.isalpha() or folded in self.spelling \
+                or stem in self.known_terms or is_known(stem):
+            return None
+        limit = 1 if len(folded) <= 5 else 2
+        found = process.extract(folded, self.choices, scorer=Levenshtein.distance, score_cutoff=limit,
+                                limit=20)
+        if not found:
+            return None
+        best = min(found, key=lambda f: (f[1], -self.frequency[f[0]]))
+        return self.spelling[best[0]]
+
+    def correct(self, text: str, is_known) -> str | None:
+        """``text`` with its unknown words corrected, or None when nothing changes."""
+        changed = False
+        out = []
+        for token in text.split():
+            fixed = token
+            parts = words(token)
+            if len(parts) == 1 and parts[0] == token.lower():
+                replacement = self.correction(parts[0], is_known)
+                if replacement:
+                    fixed, changed = replacement, True
+            out.append(fixed)
+        return " ".join(out) if changed else None
