@@ -319,8 +319,8 @@ class Engine:
         whatever ``limit`` and ``offset``), then up to OTHERS_SHOWN weaker matches apart.
 
         ``correct``: when the query has words the bank does not know, propose a correction
-        (``suggestion``); when the query counts nothing and its correction does, return the
-        correction's results (``corrected_from`` holds the query as typed)."""
+        (``suggestion``); when the correction counts more fiches than the query typed, return
+        the correction's results (``corrected_from`` holds the query as typed)."""
         if mode not in MODES:
             raise ValueError(f"mode inconnu « {mode} » ({', '.join(MODES)})")
         filters = filters or Filters()
