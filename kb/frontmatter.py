@@ -128,16 +128,10 @@ def _load_python(front_text: str, offset: int, report: Reporter, lines: Lines) -
     try:
         if not scan_tokens(front_text, offset, report):
             return None
-        loader = _FrontMatterLoader(front_text)
-        try:
-            node = loader.get_single_node()
-            if node is None:
-                report.error(offset - 1, "yaml_empty")
-                return None
-            index_lines(node, (), offset, report, lines)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
+        node, data = _compose(_FrontMatterLoader(front_text), offset, report, lines)
+        if node is None:
+            report.error(offset - 1, "yaml_empty")
+            return None
     except FrontMatterError as exc:
         report.error(exc.mark.line + offset, exc.code)
         return None
@@ -185,15 +179,9 @@ def _load_fast(front_text: str, offset: int, report: Reporter, lines: Lines) -> 
     try:
         if not scan_tokens(front_text, offset, report, yaml.CSafeLoader):
             return False
-        loader = _CFrontMatterLoader(front_text)
-        try:
-            node = loader.get_single_node()
-            if node is None or not isinstance(node, yaml.MappingNode):
-                raise yaml.YAMLError("not a mapping")
-            index_lines(node, (), offset, report, lines)
-            data = loader.construct_document(node)
-        finally:
-            loader.dispose()
+        node, data = _compose(_CFrontMatterLoader(front_text), offset, report, lines, mapping_only=True)
+        if node is None:
+            raise yaml.YAMLError("not a mapping")
     except FrontMatterError as exc:
         report.error(exc.mark.line + offset, exc.code)
         return False
@@ -201,6 +189,20 @@ def _load_fast(front_text: str, offset: int, report: Reporter, lines: Lines) -> 
         del report.problems[problems_before:]
         return None
     return data if isinstance(data, dict) else None
+
+
+def _compose(loader, offset: int, report: Reporter, lines: Lines, mapping_only: bool = False) -> tuple:
+    """(node, data) of the loader's single document, with the file line of every key path
+    indexed; (None, None) for an empty document, or with ``mapping_only`` for anything but a
+    mapping. The loader is disposed of."""
+    try:
+        node = loader.get_single_node()
+        if node is None or (mapping_only and not isinstance(node, yaml.MappingNode)):
+            return None, None
+        index_lines(node, (), offset, report, lines)
+        return node, loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def scan_tokens(front_text: str, offset: int, report: Reporter, loader=yaml.SafeLoader) -> bool:
