@@ -7,7 +7,6 @@ need them, so ``kb validate``, ``kb new`` and ``kb stats`` start in a fraction o
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import json
 import sys
 from pathlib import Path

@@ -17,7 +17,7 @@ import hashlib
 import json
 import math
 import statistics
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb.catalog import Catalog, CatalogError
@@ -229,36 +229,30 @@ def run(engine: Engine, queries: list[Query], mode: str, dense_weight: float | N
 
 def _ranked_and_counted(engine: Engine, text: str, mode: str, dense_weight: float | None):
     """The first K slugs as a page lists them (counted fiches first) and the counted slugs."""
-    weight = {"lexical": 0.0, "dense": 1.0}.get(mode, engine.settings.dense_weight
-                                                if dense_weight is None else dense_weight)
-    ranking = engine.ranking(engine.parse_query(text), mode, weight)
+    ranking = engine.ranking(engine.parse_query(text), mode, engine.fusion_weight(mode, dense_weight))
     fiches = engine.catalog.fiches(list(dict.fromkeys(ranking.order[:K] + sorted(ranking.counted))))
     slug = {d: f["slug"] for d, f in fiches.items()}
     return [slug[d] for d in ranking.order[:K]], {slug[d] for d in ranking.counted}
 
 
 def tune(engine: Engine, queries: list[Query], grid=TUNE_GRID) -> list[tuple[float, Metrics]]:
-    """nDCG/Recall/MRR for each dense weight; both rankings computed once per query. The
-    counted set does not depend on the weight (see :func:`tune_cutoff`)."""
-    pairs = []
-    for q in queries:
-        parsed = engine.parse_query(q.text)
-        lexical, dense = engine.rankings(parsed, None, K, 0.5)
-        pairs.append(([d for d, _ in lexical], [d for d, _, _ in dense]))
-    slug_of = {}
-    ids = {d for lex, den in pairs for d in lex + den}
-    for fiche_id, fiche in engine.catalog.fiches(sorted(ids)).items():
-        slug_of[fiche_id] = fiche["slug"]
-    counted = [_ranked_and_counted(engine, q.text, "hybrid", None)[1] for q in queries]
-    slug_counted = [{d for d, s in slug_of.items() if s in c} for c in counted]
+    """nDCG/Recall/MRR for each dense weight, from each query's one ranking (its lexical and
+    dense lists fused again per weight). The counted set does not depend on the weight (see
+    :func:`tune_cutoff`)."""
+    rankings = [engine.ranking(engine.parse_query(q.text)) for q in queries]
+    ids = {d for r in rankings for d in r.order}
+    slug_of = {fiche_id: fiche["slug"] for fiche_id, fiche in engine.catalog.fiches(sorted(ids)).items()}
+    counted = [{slug_of[d] for d in r.counted} for r in rankings]
     rows = []
     for weight in grid:
-        rankings = []
-        for (lex, den), chosen in zip(pairs, slug_counted):
-            fused = weighted_rrf(lex, den, weight, engine.settings.rrf_k)
-            order = sorted(fused, key=lambda d: (d not in chosen, -fused[d]))
-            rankings.append([slug_of[d] for d in order[:K]])
-        rows.append((weight, score(rankings, queries, counted)))
+        ranked = []
+        for r in rankings:
+            lexical = sorted(r.lexical_rank, key=r.lexical_rank.get)
+            dense = sorted(r.dense_rank, key=r.dense_rank.get)
+            fused = weighted_rrf(lexical, dense, weight, engine.settings.rrf_k)
+            order = sorted(fused, key=lambda d: (d not in r.counted, -fused[d]))
+            ranked.append([slug_of[d] for d in order[:K]])
+        rows.append((weight, score(ranked, queries, counted)))
     return rows
 
 
@@ -298,17 +292,13 @@ def tune_cutoff(engine: Engine, queries: list[Query], offtopic: list[str] = (), 
     import itertools
 
     shipped = engine.cutoff
-    engine.cutoff = dataclasses.replace(shipped, lexical_min=0.0, dense_floor=min(grid["dense_floor"]))
-    engine._rankings.clear()
+    permissive = Engine(engine.settings.with_overrides(lexical_min=0.0, dense_floor=min(grid["dense_floor"])),
+                        engine.catalog, engine.embedder)
     cases = []  # (evidence by slug, relevance or None for off-topic)
-    try:
-        for text, relevant in [(q.text, q.relevant) for q in queries] + [(t, None) for t in offtopic]:
-            ranking = engine.ranking(engine.parse_query(text))
-            fiches = engine.catalog.fiches(sorted(ranking.evidence))
-            cases.append(({fiches[d]["slug"]: e for d, e in ranking.evidence.items()}, relevant))
-    finally:
-        engine.cutoff = shipped
-        engine._rankings.clear()
+    for text, relevant in [(q.text, q.relevant) for q in queries] + [(t, None) for t in offtopic]:
+        ranking = permissive.ranking(permissive.parse_query(text))
+        fiches = permissive.catalog.fiches(sorted(ranking.evidence))
+        cases.append(({fiches[d]["slug"]: e for d, e in ranking.evidence.items()}, relevant))
     names = list(grid)
     points = [dataclasses.replace(shipped, **dict(zip(names, values)))
               for values in itertools.product(*(grid[n] for n in names))]

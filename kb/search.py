@@ -5,10 +5,12 @@
     engine.similar("bus-numerique-itinerant", limit=5)
     engine.facets(Filters(...)); engine.get("slug")
 
-Ranking: facet filters become an SQL query whose ids restrict both rankings; the lexical
-ranking is FTS5 BM25 over French-analyzed text with thesaurus expansion; the dense ranking is
-FAISS over chunk embeddings (a fiche scores as its best chunk); the two are fused by weighted
-reciprocal rank fusion, ``(1 - w) / (k + rank_lexical) + w / (k + rank_dense)``.
+Ranking: the lexical ranking is FTS5 BM25 over French-analyzed text with thesaurus expansion;
+the dense ranking is FAISS over chunk embeddings (a fiche scores as its best chunk); the two are
+fused by weighted reciprocal rank fusion, ``(1 - w) / (k + rank_lexical) + w / (k + rank_dense)``.
+Each candidate is then counted as answering the query or not (kb.relevance). This ranking and
+decision are made once per query, without filters, and cached; facet filters become an SQL
+query whose ids select among the counted fiches.
 """
 
 from __future__ import annotations
@@ -112,15 +114,15 @@ class ParsedQuery:
     terms: list[str]
     expansions: list[tuple[str, ...]]
     expansion_labels: list[str]
+    # document frequencies of the terms and one-word expansions, read once (Engine._frequencies)
+    frequencies: dict[str, int] | None = None
 
     def fts(self, skip: set[str] = frozenset(), terms: bool = True, expansions: bool = True) -> str | None:
         """An FTS5 expression: every term and expansion quoted (a query is data, never syntax),
         without the terms in ``skip``."""
-        parts = [f'"{t}"' for t in dict.fromkeys(self.terms) if t not in skip] if terms else []
         # a phrase is rarer than each of its words: only one-word expansions can be skipped
-        if expansions:
-            parts += ['"' + " ".join(e) + '"' for e in self.expansions if not (len(e) == 1 and e[0] in skip)]
-        return " OR ".join(parts) or None
+        return fts_any([t for t in dict.fromkeys(self.terms) if t not in skip] if terms else [],
+                       [e for e in self.expansions if not (len(e) == 1 and e[0] in skip)] if expansions else [])
 
     @property
     def all_terms(self) -> set[str]:
@@ -130,6 +132,13 @@ class ParsedQuery:
         if not self.expansion_labels:
             return self.text
         return f"{self.text} ({', '.join(self.expansion_labels)})"
+
+
+def fts_any(terms=(), phrases=()) -> str | None:
+    """An FTS5 expression matching any of ``terms`` or ``phrases`` (tuples of terms), each
+    quoted; None when there is nothing to match."""
+    parts = [f'"{t}"' for t in terms] + ['"' + " ".join(p) + '"' for p in phrases]
+    return " OR ".join(parts) or None
 
 
 def weighted_rrf(lexical: list[int], dense: list[int], weight: float, k: int = 60) -> dict[int, float]:
@@ -243,9 +252,7 @@ class Engine:
             best = ranked[0][1] if ranked else 0.0
             return ranked, {d: (score / best if best > 0 else 0.0) for d, score in ranked}
         # the words typed, an unknown word replaced by the expansions that stand in for it
-        stand_ins = self._stand_ins(query)
-        own_words = " OR ".join([f'"{t}"' for t in dict.fromkeys(query.terms) if t not in skip]
-                                + ['"' + " ".join(e) + '"' for e in stand_ins])
+        own_words = fts_any([t for t in dict.fromkeys(query.terms) if t not in skip], self._stand_ins(query))
         # every typed word too common to search: the expansions are all there is
         own = dict(self.catalog.lexical(own_words, ids, limit)) if own_words else dict(ranked)
         best_own = max(own.values(), default=0.0)
@@ -262,9 +269,17 @@ class Engine:
                             key=lambda pair: -pair[1])
         return ranked, relative
 
+    def _frequencies(self, query: ParsedQuery) -> dict[str, int]:
+        """Number of fiches containing each term and one-word expansion of the query, read
+        from the catalog once per query."""
+        if query.frequencies is None:
+            terms = set(query.terms) | {e[0] for e in query.expansions if len(e) == 1}
+            query.frequencies = self.catalog.document_frequencies(sorted(terms))
+        return query.frequencies
+
     def _stand_ins(self, query: ParsedQuery) -> list[tuple[str, ...]]:
         """Expansions of the query words that no fiche contains: they count as those words."""
-        frequencies = self.catalog.document_frequencies(query.terms)
+        frequencies = self._frequencies(query)
         unknown = {t for t in query.terms if not frequencies.get(t)}
         return self.thesaurus.stand_ins(query.terms, unknown) if unknown else []
 
@@ -273,7 +288,7 @@ class Engine:
         zero (its idf is clamped there), so leaving them out of the match keeps the ranking and
         spares scoring almost every fiche of a large bank. Kept when nothing else is asked."""
         terms = set(query.terms) | {e[0] for e in query.expansions if len(e) == 1}
-        frequencies = self.catalog.document_frequencies(sorted(terms))
+        frequencies = self._frequencies(query)
         half = self._fiche_count() / 2
         common = {t for t, n in frequencies.items() if n > half}
         return common if common != terms else set()
@@ -300,16 +315,6 @@ class Engine:
                                 f"{len(vector)}: reconstruisez l'index avec « kb build ».")
         return self.vectors.rank_fiches(vector, limit, ids)
 
-    def rankings(self, query: ParsedQuery, ids: list[int] | None, wanted: int, weight: float, encoding=None):
-        """The lexical and dense rankings that the fusion combines; a ranking whose weight is
-        zero is not computed (lexical-only search never loads the model). ``encoding``: the
-        query vector being computed (a future), if it was started before."""
-        lexical = self.lexical_ranking(query, ids, max(wanted, 1000)) if weight < 1 else []
-        vector = encoding.result() if encoding is not None else None
-        dense = (self.dense_ranking(query, ids, max(wanted, self.settings.dense_candidates), vector)
-                 if weight > 0 else [])
-        return lexical, dense
-
     # -- API -------------------------------------------------------------------------------------
 
     def search(self, query: str = "", filters: Filters | None = None, limit: int = 10, offset: int = 0,
@@ -324,8 +329,7 @@ class Engine:
         if mode not in MODES:
             raise ValueError(f"mode inconnu « {mode} » ({', '.join(MODES)})")
         filters = filters or Filters()
-        weight = self.settings.dense_weight if dense_weight is None else dense_weight
-        weight = {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
+        weight = self.fusion_weight(mode, dense_weight)
         limit, offset = max(0, int(limit)), max(0, int(offset))
         parsed = self.parse_query(query)
         if not parsed.text:
@@ -333,7 +337,7 @@ class Engine:
                 ids = None if filters.is_empty() else self.catalog.ids(filters)
                 return self._browse(parsed, filters, ids, limit, offset, mode)
         ranking = self.ranking(parsed, mode, weight)
-        suggestion = self.suggest(parsed.text) if correct else None
+        suggestion = self._suggest(parsed) if correct else None
         if suggestion:
             # the corrected query answers better than the typed one: show its results, and say so
             better = self.ranking(self.parse_query(suggestion), mode, weight)
@@ -369,6 +373,11 @@ class Engine:
             hits.append(hit)
         return hits
 
+    def fusion_weight(self, mode: str, dense_weight: float | None = None) -> float:
+        """The dense ranking's weight in the fusion: 0 lexical, 1 dense, else the one given or set."""
+        weight = self.settings.dense_weight if dense_weight is None else dense_weight
+        return {"lexical": 0.0, "dense": 1.0}.get(mode, weight)
+
     def ranking(self, parsed: ParsedQuery, mode: str = "hybrid", weight: float | None = None) -> Ranking:
         """The unfiltered ranking of a query and its relevance decision, cached per build."""
         weight = self.settings.dense_weight if weight is None else weight
@@ -402,21 +411,26 @@ class Engine:
 
     def suggest(self, text: str) -> str | None:
         """The query with the words the bank does not know corrected (kb.spelling), or None."""
-        stems = {t for t in (term(w) for w in words(text)) if t}
-        known_terms = {t for group in self.thesaurus.groups for expression in group for t in expression}
+        return self._suggest(self.parse_query(text))
+
+    def _suggest(self, query: ParsedQuery) -> str | None:
         with self._lock:
-            frequencies = self.catalog.document_frequencies(sorted(stems))
-            unknown = [t for t in stems if not frequencies.get(t) and t not in known_terms]
-            if not unknown:
+            frequencies = self._frequencies(query)
+            thesaurus = self.thesaurus.terms
+
+            def known(stem: str) -> bool:
+                return bool(frequencies.get(stem)) or stem in thesaurus
+
+            if all(known(t) for t in query.terms):
                 return None
             if getattr(self, "_speller_for", None) != self._build_id:
                 from kb.spelling import Speller
 
                 rows = self.catalog.db.execute("SELECT titre, resume, mots_cles FROM fiches")
-                self._speller = Speller((" ".join(r) for r in rows), known_terms)
+                self._speller = Speller(" ".join(r) for r in rows)
                 self._speller_for = self._build_id
-            suggestion = self._speller.correct(text, lambda stem: bool(frequencies.get(stem)))
-        return suggestion if suggestion and suggestion != text else None
+            suggestion = self._speller.correct(query.text, known)
+        return suggestion if suggestion and suggestion != query.text else None
 
     def _dense_candidates(self, parsed: ParsedQuery, vector) -> list[tuple[int, float, int]]:
         """The dense ranking, widened until it holds every fiche above the similarity floor
@@ -439,13 +453,13 @@ class Engine:
             if missing:
                 similarity.update({d: score for d, score, _ in self.vectors.rank_fiches(vector, len(missing), missing)})
         fiche_count = self._fiche_count()
-        frequencies = self.catalog.document_frequencies(parsed.terms)
+        frequencies = self._frequencies(parsed)
         weights = {t: idf(frequencies.get(t, 0), fiche_count) for t in parsed.terms}
         candidates = sorted(set(wordy) | set(similarity))
         contains = {t: self.catalog.matching(f'"{t}"', candidates) for t in parsed.terms}
         stand_ins = self._stand_ins(parsed) if parsed.expansions else []
         if stand_ins:  # a fiche with the expansion of a word no fiche contains has that word
-            standing = self.catalog.matching(" OR ".join('"' + " ".join(e) + '"' for e in stand_ins), candidates)
+            standing = self.catalog.matching(fts_any(phrases=stand_ins), candidates)
             unknown = [t for t in parsed.terms if not frequencies.get(t)]
             for t in unknown:
                 contains[t] = contains[t] | standing

@@ -21,9 +21,8 @@ MIN_LENGTH = 4  # shorter words (and numbers) are left alone
 
 
 class Speller:
-    def __init__(self, texts, known_terms: set[str] | None = None):
-        """``texts``: the bank's text to learn words from; ``known_terms``: search terms that
-        count as known even when absent from ``texts`` (the thesaurus's)."""
+    def __init__(self, texts):
+        """``texts``: the bank's text to learn words from."""
         spellings: dict[str, Counter] = {}
         for text in texts:
             for word in words(text):
@@ -32,14 +31,15 @@ class Speller:
         self.frequency = {folded: sum(c.values()) for folded, c in spellings.items()}
         self.spelling = {folded: c.most_common(1)[0][0] for folded, c in spellings.items()}
         self.choices = list(self.spelling)
-        self.known_terms = set(known_terms or ())
 
     def correction(self, word: str, is_known) -> str | None:
-        """The bank's word closest to an unknown ``word``, or None (known, or nothing close)."""
+        """The bank's word closest to an unknown ``word``, or None (known, or nothing close).
+        ``is_known(stem)``: whether a search term is known although absent from the texts
+        learnt from (in a fiche's body, or in the thesaurus)."""
         folded = fold(word)
         stem = term(word)
         if stem is None or len(word) < MIN_LENGTH or not word.isalpha() or folded in self.spelling \
-                or stem in self.known_terms or is_known(stem):
+                or is_known(stem):
             return None
         limit = 1 if len(folded) <= 5 else 2
         found = process.extract(folded, self.choices, scorer=Levenshtein.distance, score_cutoff=limit,

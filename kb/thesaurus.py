@@ -40,6 +40,11 @@ class Thesaurus:
         return found_analyzed, found_text
 
 
+    @functools.cached_property
+    def terms(self) -> frozenset[str]:
+        """Every analyzed term of its expressions (a word the thesaurus knows is never a typo)."""
+        return frozenset(t for group in self.groups for expression in group for t in expression)
+
     def stand_ins(self, terms: list[str], unknown: set[str]) -> list[tuple[str, ...]]:
         """Expressions of a group triggered by words of the query that the bank never uses
         (``unknown``, e.g. an acronym the fiches spell out): they stand in for those words."""
