@@ -78,6 +78,15 @@ def test_search_filter_open_a_fiche_and_follow_a_similar_one(browser, server):
     page.screenshot(path=SHOTS / "03-fiche.png")
     first_url = page.url
 
+    page.go_back()  # the search comes back, with its filter
+    expect(page).to_have_url(re.compile(r"[?&]q=aider.*public=seniors"), timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    expect(page.get_by_role("heading", name=re.compile(r"^\d+ fiches? (?:répondent|répond) à votre besoin$"))).to_be_visible()
+    expect(page.get_by_label("Décrivez votre besoin…")).to_have_value("aider les seniors à faire leurs démarches")
+    page.go_forward()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title, timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+
     similar = page.locator('[class*="fichelinks"]').get_by_test_id("stPageLink").locator("a")
     expect(similar.first).to_be_visible()
     similar_title = link_text(similar.first)

@@ -181,6 +181,37 @@ def test_url_restores_the_search(app, bundled_engine):
     assert dates == sorted(dates, reverse=True)
 
 
+def test_back_from_a_fiche_restores_the_search(app):
+    app.query_params.update({"q": "ateliers numériques", "public": "seniors"})
+    at = app.run()
+    slug = fiche_links(at)[0]
+    at.switch_page("views/fiche.py")
+    at.query_params.clear()
+    at.query_params["slug"] = slug
+    at.run()
+    no_exception(at)
+    # Back lands first on the entry Streamlit pushed while following the link: the search
+    # page's path with the fiche's slug only
+    at.switch_page("views/rechercher.py")
+    at.query_params.clear()
+    at.query_params["slug"] = slug
+    at.run()
+    no_exception(at)
+    assert at.text_input(key="q").value == "ateliers numériques"
+    assert at.multiselect(key="f_public").value == ["seniors"]
+    assert at.query_params == {"q": "ateliers numériques", "public": "seniors"}
+    # the sidebar's « Rechercher » (no parameters at all) still opens an empty search
+    at.switch_page("views/rechercher.py")
+    at.query_params.clear()
+    at.switch_page("views/fiche.py")
+    at.query_params["slug"] = slug
+    at.run()
+    at.switch_page("views/rechercher.py")
+    at.query_params.clear()
+    at.run()
+    assert at.text_input(key="q").value == ""
+
+
 def test_unknown_url_values_are_ignored_with_a_warning(app):
     app.query_params.update({"public": ["seniors", "extraterrestres"], "tri": "hasard"})
     at = app.run()

@@ -166,10 +166,29 @@ def read_url() -> dict[str, list[str]]:
     return {key: st.query_params.get_all(key) for key in st.query_params.keys()}
 
 
-def write_url(params: Mapping[str, list[str]]) -> None:
-    """Replace the URL's query parameters when they differ (a write costs a browser update)."""
-    if read_url() != {k: list(v) for k, v in params.items()}:
-        st.query_params.from_dict({k: list(v) for k, v in params.items()})
+def write_url(page: str, params: Mapping[str, list[str]]) -> None:
+    """Replace the URL's query parameters when they differ (a write costs a browser update),
+    and remember them as ``page``'s last URL (see :func:`url_on_entry`)."""
+    params = {k: list(v) for k, v in params.items()}
+    st.session_state[f"_kb_url_{page}"] = params
+    if read_url() != params:
+        st.query_params.from_dict(params)
+
+
+# parameters of the links to a fiche: never part of a search or browsing URL
+LINK_PARAMS = {"slug"}
+
+
+def url_on_entry(page: str) -> dict[str, list[str]]:
+    """The URL parameters a page restores when it is entered.
+
+    Following a link to a fiche, Streamlit first pushes the link's parameters onto the current
+    page's path (``/?slug=…``), then the fiche's own URL: the browser's Back lands on that
+    first entry, which holds no search. There, the page's last URL of this session stands in."""
+    params = read_url()
+    if params and set(params) <= LINK_PARAMS:
+        return st.session_state.get(f"_kb_url_{page}", {})
+    return params
 
 
 def entering_page(page: str) -> bool:

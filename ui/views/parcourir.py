@@ -83,7 +83,7 @@ def readable(chart: alt.Chart) -> alt.Chart:
 
 dropped: list[str] = []
 if state.entering_page("parcourir"):
-    from_url, dropped = state.state_from_params(state.read_url())
+    from_url, dropped = state.state_from_params(state.url_on_entry("parcourir"))
     restore(from_url)
 filters = selection()
 if st.session_state.get("_kb_browse_signature") != repr(filters):
@@ -207,4 +207,4 @@ with tab_year:
             tooltip=[alt.Tooltip("année:O", title="Année"), alt.Tooltip("fiches:Q", title="Fiches")])
         st.altair_chart(readable(chart), width="stretch")
 
-state.write_url(state.params_from_state(state.SearchState("", filters)))
+state.write_url("parcourir", state.params_from_state(state.SearchState("", filters)))

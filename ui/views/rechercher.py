@@ -110,7 +110,7 @@ def fiche_url(slug: str) -> str:
 # ----------------------------------------------------------------------------- state
 
 if state.entering_page("rechercher"):
-    from_url, dropped = state.state_from_params(state.read_url())
+    from_url, dropped = state.state_from_params(state.url_on_entry("rechercher"))
     restore(from_url)
     st.session_state["_kb_dropped"] = dropped
 search = current_search()
@@ -250,4 +250,4 @@ if results.total:
                        icon=":material/download:",
                        help="Tableur des fiches trouvées, sans les courriels ni les téléphones des contacts.")
 
-state.write_url(state.params_from_state(search))
+state.write_url("rechercher", state.params_from_state(search))
