@@ -349,7 +349,9 @@ class Engine:
             allowed = None if filters.is_empty() else set(self.catalog.ids(filters))
             inside = ranking.order if allowed is None else [d for d in ranking.order if d in allowed]
             counted = [d for d in inside if d in ranking.counted]
-            others = [d for d in inside if d not in ranking.counted][:OTHERS_SHOWN]
+            # weaker matches share at least a word (or an expansion) with the query: a list of
+            # fiches with nothing in common but a low similarity would be noise
+            others = [d for d in inside if d not in ranking.counted and d in ranking.lexical_rank][:OTHERS_SHOWN]
             if sort == "date":
                 dates = dict(self.catalog.db.execute(
                     "SELECT id, mise_a_jour FROM fiches WHERE id IN (SELECT value FROM json_each(?))",

@@ -80,6 +80,10 @@ def test_facets_and_export_cover_the_counted_fiches_only(bundled_engine, tmp_pat
 def test_a_question_no_fiche_answers_counts_nothing(bundled_engine, nonsense):
     results = bundled_engine.search(nonsense, limit=10)
     assert results.total == 0 and results.hits == [] and results.facets == {}
+    # weaker matches share a word with the query: nonsense has none to show
+    assert all(h.lexical_rank is not None for h in results.others)
+    if nonsense == "zzzqqq":
+        assert results.others == []
 
 
 @pytest.mark.model

@@ -455,6 +455,7 @@ def test_a_question_no_fiche_answers_gets_the_no_result_state(app):
     themes = [link for link in at.page_link if link.proto.page == "parcourir"]
     assert themes and all("thematique=" in link.proto.query_string for link in themes)
     assert not [b for b in at.button if b.label.startswith("Exporter")]
+    assert not [e for e in at.expander if e.label.startswith("Autres fiches proches")]
 
 
 def test_a_typo_shows_the_corrected_search_and_says_so(app, bundled_engine):

@@ -229,8 +229,8 @@ for hit in results.hits:
 if results.others and search.query:
     with st.expander(f"Autres fiches proches ({len(results.others)}) : correspondances plus faibles, "
                      "non comptées", expanded=False, icon=":material/unfold_more:"):
-        st.caption("Ces fiches partagent quelques mots ou une partie du sens de votre recherche, sans y "
-                   "répondre aussi bien : elles ne sont pas comptées dans le nombre de résultats.")
+        st.caption("Ces fiches partagent des mots de votre recherche sans y répondre aussi bien : elles ne "
+                   "sont pas comptées dans le nombre de résultats.")
         for hit in results.others:
             with st.container(border=True, key=f"other-{hit.slug}"):
                 st.page_link(FICHE_PAGE, label=components.md_escape(hit.titre), query_params={"slug": hit.slug})
