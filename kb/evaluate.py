@@ -23,7 +23,7 @@ from pathlib import Path
 from kb.catalog import Catalog, CatalogError
 from kb.fiche import Fiche, Section
 from kb.relevance import Cutoff
-from kb.search import Engine, weighted_rrf
+from kb.search import Engine, agreeing_weight, rank_counted_first, weighted_rrf
 from kb.settings import Settings
 
 K = 10
@@ -249,9 +249,10 @@ def tune(engine: Engine, queries: list[Query], grid=TUNE_GRID) -> list[tuple[flo
         for r in rankings:
             lexical = sorted(r.lexical_rank, key=r.lexical_rank.get)
             dense = sorted(r.dense_rank, key=r.dense_rank.get)
-            fused = weighted_rrf(lexical, dense, weight, engine.settings.rrf_k)
-            order = sorted(fused, key=lambda d: (d not in r.counted, -fused[d]))
-            ranked.append([slug_of[d] for d in order[:K]])
+            agreed = agreeing_weight(lexical, dense, weight, engine.settings.agreement_depth)
+            fused = weighted_rrf(lexical, dense, agreed, engine.settings.rrf_k)
+            order = rank_counted_first(fused, r.counted, after=dense if agreed != weight else ())
+            ranked.append([slug_of[d] for d in list(order)[:K]])
         rows.append((weight, score(ranked, queries, counted)))
     return rows
 

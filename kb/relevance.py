@@ -16,7 +16,8 @@ A fiche is counted when it matches the words well enough::
     coverage >= cover_min and lexical_relative >= lexical_min
     and similarity >= dense_min
 
-or, without any word in common, when its meaning is very close: ``similarity >= dense_floor``.
+or when its meaning is very close: ``similarity >= dense_floor``; without any word in common,
+only if the dense ranking agrees with the words on this query (kb.search.agreeing_weight).
 The thresholds are settings (``kb.toml``, with bounds) fitted by ``kb eval --tune`` on judged
 queries and off-topic questions with held-out folds (README, « Ce que veut dire “répond à
 votre besoin” »). Without a query vector (lexical mode) the two similarity tests are skipped.
@@ -50,11 +51,15 @@ class Evidence:
     expansion: bool = False  # matched a thesaurus expansion of a query word
     lexical_relative: float = 0.0
     similarity: float | None = None  # None: not computed (lexical mode)
+    lists_agree: bool = True  # the dense ranking's best fiche is among the best lexical ones
 
     def counted(self, cutoff: Cutoff) -> bool:
         similar = self.similarity is None or self.similarity >= cutoff.dense_min
         by_words = self.coverage >= cutoff.cover_min and self.lexical_relative >= cutoff.lexical_min and similar
-        by_meaning = self.similarity is not None and self.similarity >= cutoff.dense_floor
+        # without a word in common, only when the dense ranking agrees with the words
+        alone = self.lexical_relative <= 0
+        by_meaning = ((self.lists_agree or not alone) and self.similarity is not None
+                      and self.similarity >= cutoff.dense_floor)
         return by_words or by_meaning
 
 

@@ -141,6 +141,26 @@ def fts_any(terms=(), phrases=()) -> str | None:
     return " OR ".join(parts) or None
 
 
+def agreeing_weight(lexical: list[int], dense: list[int], weight: float, depth: int) -> float:
+    """The dense ranking's weight for one query: ``weight`` when its best fiche is among the
+    ``depth`` best lexical ones (the two lists agree on what the query is about), 0 otherwise:
+    a dense list that disagrees with every good lexical match mostly brings noise (measured on
+    the bank, CNIL and crpa, see the README). ``depth`` 0, an empty list or a weight of 0 or 1
+    leave ``weight`` as it is."""
+    if depth <= 0 or not lexical or not dense or weight in (0.0, 1.0):
+        return weight
+    return weight if dense[0] in lexical[:depth] else 0.0
+
+
+def rank_counted_first(scores: dict[int, float], counted: set[int], after=()) -> dict[int, float]:
+    """The fused scores in page order: the counted fiches first (a weaker match never sits
+    between two that answer the query), then the others, best first within each. The fiches
+    the fusion left out score 0, in the order given: the counted ones, and ``after`` (the dense
+    ranking a query's disagreement left out of the fusion)."""
+    scores = {**scores, **{d: 0.0 for d in [*counted, *after] if d not in scores}}
+    return dict(sorted(scores.items(), key=lambda item: (item[0] not in counted, -item[1])))
+
+
 def weighted_rrf(lexical: list[int], dense: list[int], weight: float, k: int = 60) -> dict[int, float]:
     """Fuse two rankings (ids, best first): ``(1-w)/(k+r_lex) + w/(k+r_dense)``, ranks from 1."""
     scores: dict[int, float] = {}
@@ -402,12 +422,13 @@ class Engine:
         dense = self._dense_candidates(parsed, vector) if vector is not None else []
         lex_ids = [d for d, _ in lexical]
         dense_ids = [d for d, _, _ in dense]
-        scores = weighted_rrf(lex_ids, dense_ids, weight, self.settings.rrf_k)
-        order = sorted(scores, key=lambda d: -scores[d])
-        evidence = self._evidence(parsed, relative, dense, vector)
+        agreed = agreeing_weight(lex_ids, dense_ids, weight, self.settings.agreement_depth)
+        # a dense list that disagrees with the words counts nothing on its own
+        evidence = self._evidence(parsed, relative, dense, vector, lists_agree=agreed == weight)
         counted = {d for d, e in evidence.items() if e.counted(self.cutoff)}
-        # counted fiches first: a weaker match never sits between two that answer the query
-        order = [d for d in order if d in counted] + [d for d in order if d not in counted]
+        scores = rank_counted_first(weighted_rrf(lex_ids, dense_ids, agreed, self.settings.rrf_k), counted,
+                                    after=dense_ids if agreed != weight else ())
+        order = list(scores)
         return Ranking(order, scores, counted, evidence, {d: r for r, d in enumerate(lex_ids, 1)},
                        {d: r for r, d in enumerate(dense_ids, 1)}, {d: c for d, _, c in dense})
 
@@ -444,7 +465,8 @@ class Engine:
                 return dense
             limit *= 4
 
-    def _evidence(self, parsed: ParsedQuery, relative: dict[int, float], dense, vector) -> dict[int, Evidence]:
+    def _evidence(self, parsed: ParsedQuery, relative: dict[int, float], dense, vector,
+                  lists_agree: bool = True) -> dict[int, Evidence]:
         """The relevance evidence of the candidates that could be counted: good lexical
         matches (see kb.relevance) and the dense list."""
         cutoff = self.cutoff
@@ -472,7 +494,7 @@ class Engine:
             matched = {t for t in parsed.terms if d in contains.get(t, ())}
             share, mass = coverage(weights, matched, d in by_expansion, cutoff.expansion_weight)
             evidence[d] = Evidence(share, mass, d in by_expansion, relative.get(d, 0.0),
-                                   similarity.get(d) if vector is not None else None)
+                                   similarity.get(d) if vector is not None else None, lists_agree)
         return evidence
 
     def _browse(self, parsed, filters, ids, limit, offset, mode) -> Results:

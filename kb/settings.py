@@ -37,6 +37,8 @@ class Settings:
     dense_weight: float = 0.1
     rrf_k: int = 60
     dense_candidates: int = 50
+    # the dense ranking joins a query's fusion when its best fiche is in the lexical top N (0: always)
+    agreement_depth: int = 20
     # relevance decision (kb.relevance): which ranked fiches are counted as answering the query
     cover_min: float = 0.5
     lexical_min: float = 0.6
@@ -87,7 +89,7 @@ def _coerce(name: str, value, kind):
 
 
 # bounds of the numeric settings (inclusive; None: no upper bound) and the choices of the others
-BOUNDS = {"batch_size": (1, None), "chunk_words": (10, None), "rrf_k": (1, None), "dense_candidates": (1, None),
+BOUNDS = {"batch_size": (1, None), "chunk_words": (10, None), "rrf_k": (1, None), "dense_candidates": (1, None), "agreement_depth": (0, None),
           "exact_max_chunks": (100, None), "nprobe": (1, None), "dense_weight": (0.0, 1.0),
           "cover_min": (0.0, 1.0), "lexical_min": (0.0, 1.0), "dense_min": (-1.0, 1.0), "dense_floor": (-1.0, 1.01),
           "expansion_weight": (0.0, 1.0), "similar_dense_weight": (0.0, 1.0)}

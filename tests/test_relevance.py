@@ -14,7 +14,7 @@ from kb.build import build
 from kb.catalog import Filters
 from kb.cli import main
 from kb.relevance import Cutoff, Evidence, coverage, idf
-from kb.search import Engine
+from kb.search import Engine, agreeing_weight
 from kb.settings import load_settings
 from kb.spelling import Speller
 
@@ -36,6 +36,20 @@ def test_a_fiche_is_counted_by_its_words_or_by_a_very_close_meaning():
     assert Evidence(coverage=0.8, lexical_relative=0.9, similarity=None).counted(cutoff)  # lexical mode
 
 
+def test_a_dense_list_that_disagrees_with_the_words_neither_ranks_nor_counts_alone():
+    lexical, agreeing, disagreeing = [1, 2, 3, 4], [3, 9, 8], [9, 8, 7]
+    assert agreeing_weight(lexical, agreeing, 0.1, depth=3) == 0.1
+    assert agreeing_weight(lexical, disagreeing, 0.1, depth=3) == 0.0
+    assert agreeing_weight(lexical, agreeing, 0.1, depth=2) == 0.0  # its best fiche is 3rd lexically
+    assert agreeing_weight(lexical, disagreeing, 0.1, depth=0) == 0.1  # 0: always fuse
+    assert agreeing_weight([], disagreeing, 0.1, depth=3) == 0.1  # no word in common anywhere
+    assert agreeing_weight(lexical, disagreeing, 1.0, depth=3) == 1.0  # dense mode
+    cutoff = Cutoff(dense_floor=0.65)
+    assert not Evidence(similarity=0.8, lists_agree=False).counted(cutoff)  # no word in common
+    assert Evidence(similarity=0.8, lists_agree=True).counted(cutoff)
+    assert Evidence(lexical_relative=0.1, similarity=0.8, lists_agree=False).counted(cutoff)  # a word in common
+
+
 def test_coverage_weighs_rare_words_most_and_expansions_less():
     weights = {"rare": idf(1, 100), "frequent": idf(60, 100)}
     assert weights["rare"] > 4 * weights["frequent"]
@@ -47,6 +61,15 @@ def test_coverage_weighs_rare_words_most_and_expansions_less():
 
 
 # ----------------------------------------------------------------------------- the bundled bank
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("mode", ["lexical", "dense"])
+def test_every_counted_fiche_is_listed_in_each_mode(bundled_engine, mode):
+    for query in QUERIES:
+        results = bundled_engine.search(query, limit=1000, mode=mode)
+        ranking = bundled_engine.ranking(bundled_engine.parse_query(query), mode, bundled_engine.fusion_weight(mode))
+        assert results.total == len(results.hits) == len(ranking.counted), (query, mode)
 
 
 @pytest.mark.model
