@@ -1,6 +1,6 @@
 """Time to the first results after the application starts, in a real browser.
 
-    .venv/bin/python bench/first_query.py
+    .venv/bin/python -m bench.first_query
 
 Starts ``streamlit run ui/app.py`` on a free localhost port over the bundled bank's index
 (``index/``, built first if missing), opens the search page as a visitor would, then types a

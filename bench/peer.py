@@ -6,13 +6,13 @@ transformers, sentence-transformers, faiss-cpu and numpy as they are; checked wi
 
     .venv/bin/pip install "txtai==9.14.0"        # or: .venv/bin/pip install -e ".[bench]"
 
-Full comparison (run it on a quiet machine; about 15 minutes on two cores)::
+Full comparison (from the repository root, on a quiet machine; about 15 minutes on two cores)::
 
-    nice -n 19 .venv/bin/python bench/peer.py
+    nice -n 19 .venv/bin/python -m bench.peer
 
 Quick check of the wiring on subsets (a few minutes)::
 
-    nice -n 19 .venv/bin/python bench/peer.py --limit-docs 60 --limit-queries 20 --sizes 1000 \\
+    nice -n 19 .venv/bin/python -m bench.peer --limit-docs 60 --limit-queries 20 --sizes 1000 \\
         --out bench/results/peer-small.json
 
 Measured for each system, the builds and the searches each in a process of their own:
@@ -83,7 +83,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -373,7 +372,7 @@ def log(message: str) -> None:
 
 def run_worker(spec: dict) -> dict:
     log(f"  {spec['phase']} {spec['system']} on {spec['label']}…")
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", json.dumps(spec)],
+    proc = subprocess.run([sys.executable, "-m", "bench.peer", "--worker", json.dumps(spec)],
                           cwd=ROOT, capture_output=True, text=True)
     if proc.returncode:
         raise SystemExit(f"worker {spec['phase']} {spec['system']} failed:\n{proc.stderr[-4000:]}")

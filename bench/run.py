@@ -1,6 +1,6 @@
 """Benchmarks of build, search and memory on synthetic banks (not part of the test suite).
 
-    .venv/bin/python bench/run.py --sizes 1000 10000 100000
+    .venv/bin/python -m bench.run --sizes 1000 10000 100000     # from the repository root
 
 For each size: full build, incremental builds (1 fiche, 1 % of fiches), warm query latency
 p50/p95 for lexical, dense and hybrid search with and without filters (query encoding
@@ -34,13 +34,13 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench.synth import generate  # noqa: E402
 from kb.build import build  # noqa: E402
-from kb.catalog import Catalog, Filters  # noqa: E402
+from kb.catalog import Catalog  # noqa: E402
+from kb.filters import Filters  # noqa: E402
 from kb.embed import Embedder  # noqa: E402
 from kb.evaluate import load_queries  # noqa: E402
 from kb.settings import load_settings  # noqa: E402
@@ -241,8 +241,8 @@ def main() -> None:
                            "python": platform.python_version()}, "encoding": throughput, "sizes": {}}
     for size in args.sizes:
         row = bench_builds(size, reuse, throughput["passages_per_s"])
-        worker = subprocess.run([sys.executable, __file__, "--query-worker", str(BANKS / str(size))],
-                                capture_output=True, text=True, check=True)
+        worker = subprocess.run([sys.executable, "-m", "bench.run", "--query-worker", str(BANKS / str(size))],
+                                cwd=ROOT, capture_output=True, text=True, check=True)
         row.update(json.loads(worker.stdout.strip().splitlines()[-1]))
         row["reuse_misses"] = reuse.misses
         results["sizes"][size] = row

@@ -5,22 +5,21 @@ publics from a second, its territory from a third, its dates and status from a f
 each section from a random bundled fiche that has it: text and facets stay realistic, every
 fiche is valid and distinct.
 
-    python bench/synth.py 10000 bench/banks/10000
+    .venv/bin/python -m bench.synth 10000 bench/banks/10000     # from the repository root
 """
 
 from __future__ import annotations
 
+import argparse
 import random
-import sys
 from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from kb.bank import check_paths
+from kb.vocab import vocab
 
-from kb.bank import check_paths  # noqa: E402
-from kb.vocab import vocab  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def source_fiches(source: Path = ROOT / "practices"):
@@ -74,5 +73,8 @@ def generate(n: int, out: Path, seed: int = 0) -> Path:
 
 
 if __name__ == "__main__":
-    size, target = int(sys.argv[1]), Path(sys.argv[2])
-    print(generate(size, target))
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("size", type=int, help="number of synthetic fiches")
+    parser.add_argument("target", type=Path, help="folder of the synthetic bank")
+    args = parser.parse_args()
+    print(generate(args.size, args.target))

@@ -119,8 +119,8 @@ def bundled_engine(bundled_settings):
 @pytest.fixture(scope="module")
 def app_server(bundled_settings, tmp_path_factory):
     """``streamlit run ui/app.py`` on a free local port, on the session's bundled index; one
-    server per test module (tests/apphelpers.py). Yields an ``apphelpers.App`` (url, process, log)."""
-    from apphelpers import AppStartError, running_app
+    server per test module. Yields a ``kb.localapp.App`` (url, process, log)."""
+    from kb.localapp import AppStartError, running_app
 
     log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
     try:
@@ -135,7 +135,7 @@ def app_server(bundled_settings, tmp_path_factory):
 def server(app_server) -> str:
     """The base URL of :func:`app_server` (http://127.0.0.1:<port>), for the tests that drive it
     with Chromium (skipped without it)."""
-    from apphelpers import CHROMIUM
+    from kb.localapp import CHROMIUM
 
     if not CHROMIUM.exists():
         pytest.skip(f"Chromium absent ({CHROMIUM}): installez le paquet Debian « chromium » pour ce test")

@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from apphelpers import CHROMIUM, CHROMIUM_ARGS, PAGE_TIMEOUT, ROOT, wait_for_app
+from apphelpers import PAGE_TIMEOUT, wait_for_app
+from kb.localapp import CHROMIUM, CHROMIUM_ARGS, ROOT
 
 pytestmark = [pytest.mark.browser, pytest.mark.model]
 
