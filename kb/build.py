@@ -28,6 +28,7 @@ from filelock import FileLock, Timeout
 from kb import catalog as cat
 from kb.bank import BankEntry, duplicate_problems, find_fiche_files
 from kb.chunking import chunk_fiche
+from kb.facets import REGISTRY
 from kb.fiche import Fiche, parse_file
 from kb.problems import ERROR, Problem
 from kb.settings import Settings
@@ -343,7 +344,7 @@ class _Builder:
         for fiche, digest in inserts:
             fiche_id = db["fiches"].insert(cat.fiche_record(fiche, digest)).last_pk
             fiche_ids.append(fiche_id)
-            db["facets"].insert_all(cat.facet_rows(fiche_id, fiche))
+            db["facets"].insert_all(REGISTRY.rows(fiche_id, fiche))
             db["chunks"].insert_all({"fiche_id": fiche_id, "ord": chunk.ord, "section": chunk.section,
                                      "text": chunk.text, "hash": h, "vector": blob}
                                     for chunk, h, blob in vectors[fiche.slug])

@@ -15,14 +15,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlite_utils
 
 from kb.fiche import Fiche
+from kb.filters import Filters
 from kb.textnorm import analyze
-from kb.vocab import vocab
 
 SCHEMA_VERSION = "5"
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
@@ -30,8 +29,6 @@ FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 FTS_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
 JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "financements",
                "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
-FACETS = ("thematique", "axe", "public", "type", "densite", "densite_niveau", "departement", "region",
-          "statut", "dispositif", "population_tranche", "debut_annee")
 
 
 class CatalogError(Exception):
@@ -200,18 +197,15 @@ def fiche_record(fiche: Fiche, file_hash: str) -> dict:
     return record
 
 
-def facet_rows(fiche_id: int, fiche: Fiche) -> list[dict]:
-    pairs = [("thematique", t) for t in fiche.thematiques]
-    pairs += [("axe", a) for a in fiche.axes]
-    pairs += [("public", p) for p in fiche.publics]
-    pairs += [("type", fiche.territoire.get("type"))]
-    pairs += [("densite", fiche.densite), ("densite_niveau", fiche.densite_niveau)]
-    pairs += [("departement", d) for d in fiche.departements]
-    pairs += [("region", r) for r in fiche.regions]
-    pairs += [("statut", fiche.statut), ("population_tranche", fiche.population_tranche)]
-    pairs += [("dispositif", d) for d in fiche.dispositifs]
-    pairs += [("debut_annee", str(fiche.debut_annee))]
-    return [{"fiche_id": fiche_id, "facet": f, "value": v} for f, v in pairs if v]
+TERRITOIRE_COLUMNS = {"nom": "territoire_nom", "type": "type", "departements": "departements",
+                      "population": "population", "densite": "densite"}
+
+
+def fiche_from_row(row: dict) -> Fiche:
+    """The :class:`~kb.model.Fiche` of a decoded catalog row (:func:`row_to_dict`): the inverse
+    of :func:`fiche_record`."""
+    territoire = {key: row[column] for key, column in TERRITOIRE_COLUMNS.items() if row.get(column) is not None}
+    return Fiche.from_dict({**row, "territoire": territoire})
 
 
 def row_to_dict(row: dict) -> dict:
@@ -221,68 +215,6 @@ def row_to_dict(row: dict) -> dict:
         if name in out and isinstance(out[name], str):
             out[name] = json.loads(out[name])
     return out
-
-
-# ----------------------------------------------------------------------------- filters
-
-
-@dataclass
-class Filters:
-    """Facet filters: values of one facet are OR-ed, facets are AND-ed."""
-
-    thematiques: list[str] = field(default_factory=list)
-    axes: list[str] = field(default_factory=list)
-    publics: list[str] = field(default_factory=list)
-    types: list[str] = field(default_factory=list)
-    densites: list[str] = field(default_factory=list)  # 7 levels or their 3 roll-ups
-    departements: list[str] = field(default_factory=list)
-    regions: list[str] = field(default_factory=list)
-    statuts: list[str] = field(default_factory=list)
-    dispositifs: list[str] = field(default_factory=list)
-    debut_min: int | None = None
-    debut_max: int | None = None
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, f.name) not in (None, []) for f in self.__dataclass_fields__.values())
-
-    def unknown_values(self) -> list[str]:
-        """Messages for values that are in no vocabulary (a typo in a URL or a command)."""
-        v = vocab()
-        known = {
-            "thematiques": v.thematiques, "axes": v.axes, "publics": v.publics,
-            "types": v.types_territoire, "densites": {**v.densite, **v.regroupements},
-            "departements": v.departements, "regions": v.regions, "statuts": v.statuts,
-            "dispositifs": v.dispositifs,
-        }
-        return [f"valeur inconnue « {value} » pour le filtre {name}"
-                for name, table in known.items() for value in getattr(self, name) if value not in table]
-
-    def sql(self) -> tuple[str, list]:
-        """A WHERE clause over ``fiches`` (aliased ``f``) and its parameters."""
-        clauses, params = [], []
-
-        def facet_in(facets: tuple[str, ...], values: list[str]) -> None:
-            marks = ",".join("?" * len(values))
-            kinds = ",".join("?" * len(facets))
-            clauses.append(f"f.id IN (SELECT fiche_id FROM facets WHERE facet IN ({kinds}) "
-                           f"AND value IN ({marks}))")
-            params.extend(facets)
-            params.extend(values)
-
-        for name, facets in (("thematiques", ("thematique",)), ("axes", ("axe",)), ("publics", ("public",)),
-                             ("types", ("type",)), ("densites", ("densite", "densite_niveau")),
-                             ("departements", ("departement",)), ("regions", ("region",)),
-                             ("statuts", ("statut",)), ("dispositifs", ("dispositif",))):
-            values = getattr(self, name)
-            if values:
-                facet_in(facets, list(values))
-        if self.debut_min is not None:
-            clauses.append("f.debut_annee >= ?")
-            params.append(int(self.debut_min))
-        if self.debut_max is not None:
-            clauses.append("f.debut_annee <= ?")
-            params.append(int(self.debut_max))
-        return (" AND ".join(clauses) or "1"), params
 
 
 class Catalog:
@@ -307,14 +239,11 @@ class Catalog:
         where, params = (filters or Filters()).sql()
         return [r[0] for r in self.db.execute(f"SELECT f.id FROM fiches f WHERE {where} ORDER BY f.id", params)]
 
-    def browse(self, filters: Filters | None = None, limit: int | None = None, offset: int = 0) -> list[int]:
+    def browse(self, filters: Filters | None = None) -> list[int]:
         """Ids of the filtered fiches, most recently reviewed first."""
         where, params = (filters or Filters()).sql()
-        sql = f"SELECT f.id FROM fiches f WHERE {where} ORDER BY f.mise_a_jour DESC, f.titre"
-        if limit is not None:
-            sql += " LIMIT ? OFFSET ?"
-            params = params + [limit, offset]
-        return [r[0] for r in self.db.execute(sql, params)]
+        return [r[0] for r in self.db.execute(
+            f"SELECT f.id FROM fiches f WHERE {where} ORDER BY f.mise_a_jour DESC, f.titre", params)]
 
     def fiches(self, ids: list[int]) -> dict[int, dict]:
         out = {}
@@ -393,6 +322,17 @@ class Catalog:
 
     def problems(self) -> list[dict]:
         return list(self.db.query("SELECT path, line, severity, message FROM problems ORDER BY path, line"))
+
+    def entries(self) -> list[dict]:
+        """Path, slug, title and title line of every fiche: what the bank-wide rules check."""
+        return list(self.db.query("SELECT path, slug, titre, titre_line FROM fiches ORDER BY path"))
+
+    def cross_counts(self, first: str, second: str) -> dict[tuple[str, str], int]:
+        """Number of fiches per pair of values of two facets (a stacked chart), in one query."""
+        rows = self.db.execute("SELECT a.value, b.value, count(DISTINCT a.fiche_id) FROM facets a "
+                               "JOIN facets b ON b.fiche_id = a.fiche_id AND b.facet = ? WHERE a.facet = ? "
+                               "GROUP BY a.value, b.value", [second, first])
+        return {(a, b): n for a, b, n in rows}
 
 
 def id_list(ids) -> str:

@@ -176,36 +176,16 @@ def stats(ctx: click.Context, as_json: bool) -> None:
 
 
 def filter_options(function):
-    options = [
-        click.option("--thematique", "-t", multiple=True, help="Thématique (répétable)."),
-        click.option("--axe", multiple=True, help="Axe entier de thématiques."),
-        click.option("--public", "-p", multiple=True, help="Public (répétable)."),
-        click.option("--type", "types", multiple=True, help="Type de territoire."),
-        click.option("--densite", multiple=True, help="Densité: un des 7 niveaux ou urbain-dense, "
-                                                      "urbain-intermediaire, rural."),
-        click.option("--departement", "-d", multiple=True, help="Code INSEE de département."),
-        click.option("--region", multiple=True, help="Code INSEE de région."),
-        click.option("--statut", multiple=True, help="Statut."),
-        click.option("--dispositif", multiple=True, help="Dispositif national."),
-        click.option("--debut-min", type=int, help="Année de début minimale."),
-        click.option("--debut-max", type=int, help="Année de début maximale."),
-    ]
-    for option in reversed(options):
-        function = option(function)
-    return function
+    """One option per filter of the facet registry (kb.facets)."""
+    from kb.facets import REGISTRY
+
+    return REGISTRY.click_options(function)
 
 
 def make_filters(kwargs: dict):
-    from kb.catalog import Filters
+    from kb.facets import REGISTRY
 
-    filters = Filters(
-        thematiques=list(kwargs.pop("thematique")), axes=list(kwargs.pop("axe")),
-        publics=list(kwargs.pop("public")), types=list(kwargs.pop("types")),
-        densites=list(kwargs.pop("densite")), departements=list(kwargs.pop("departement")),
-        regions=list(kwargs.pop("region")), statuts=list(kwargs.pop("statut")),
-        dispositifs=list(kwargs.pop("dispositif")), debut_min=kwargs.pop("debut_min"),
-        debut_max=kwargs.pop("debut_max"),
-    )
+    filters = REGISTRY.filters_from_cli(kwargs)
     unknown = filters.unknown_values()
     if unknown:
         raise click.BadParameter("; ".join(unknown) + " (voir kb stats pour les valeurs).")
@@ -246,8 +226,6 @@ def _engine(settings: Settings):
 @click.pass_context
 def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_json: bool, **kwargs) -> None:
     """Cherche les fiches qui répondent à un besoin; sans texte, parcourt les fiches filtrées."""
-    from kb.vocab import vocab
-
     filters = make_filters(kwargs)
     settings = _settings(ctx)
     with _reading_index(settings):
@@ -255,7 +233,6 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
     if as_json:
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
-    v = vocab()
     color = sys.stdout.isatty()
     if results.corrected_from:
         click.echo(f"Résultats pour « {results.query} » (« {results.corrected_from} » contient des mots inconnus "
@@ -271,23 +248,24 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
         click.echo("Autres fiches proches (correspondances plus faibles, non comptées):\n")
         _print_hits(results.others, color)
     if results.total:
+        from kb.facets import facet_label
+
         click.echo("Facettes de l'ensemble des résultats:")
         for facet in ("thematique", "public", "type", "densite_niveau", "statut"):
             values = results.facets.get(facet, {})
-            shown = ", ".join(f"{v.label(facet, k)} ({n})" for k, n in list(values.items())[:6])
+            shown = ", ".join(f"{facet_label(facet, k)} ({n})" for k, n in list(values.items())[:6])
             click.echo(f"  {facet}: {shown}")
 
 
 def _print_hits(hits, color: bool) -> None:
+    from kb.facets import facet_label
     from kb.highlight import to_terminal
-    from kb.vocab import vocab
 
-    v = vocab()
     for rank, hit in enumerate(hits, 1):
         f = hit.fiche
-        where = f"{f['territoire_nom']} — {v.label('type', f['type'])}, {', '.join(f['departements'])}"
+        where = f"{f['territoire_nom']} — {facet_label('type', f['type'])}, {', '.join(f['departements'])}"
         click.echo(f"{rank:>2}. {click.style(hit.titre, bold=True) if color else hit.titre}  [{hit.slug}]")
-        click.echo(f"    {where} · {v.label('statut', f['statut'])} · score {hit.score:.4f}")
+        click.echo(f"    {where} · {facet_label('statut', f['statut'])} · score {hit.score:.4f}")
         section = f"{hit.snippet_section}: " if hit.snippet_section else ""
         click.echo(f"    {section}{to_terminal(hit.snippet, hit.highlights, color)}\n")
 

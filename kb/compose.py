@@ -9,9 +9,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 import yaml
 
+from kb.bank import BankEntry, duplicate_problems
 from kb.fiche import Fiche, parse_bytes
 from kb.problems import Problem
 from kb.textnorm import slugify
@@ -122,9 +124,17 @@ def compose(form: FicheForm, today: dt.date | None = None) -> str:
     return f"---\n{yaml_text}---\n\n{body(form)}"
 
 
-def check(form: FicheForm, today: dt.date | None = None) -> tuple[str, str, Fiche | None, list[Problem]]:
-    """(slug, text, fiche or None, problems): the text validated as ``practices/<slug>.md``."""
+def check(form: FicheForm, today: dt.date | None = None,
+          bank: Iterable[BankEntry] = ()) -> tuple[str, str, Fiche | None, list[Problem]]:
+    """(slug, text, fiche or None, problems): the text validated as ``practices/<slug>.md``,
+    with the bank-wide rules (no slug or title already taken) against ``bank``."""
     slug = fiche_slug(form) or "fiche"
     text = compose(form, today)
-    fiche, problems = parse_bytes(text.encode("utf-8"), Path("practices") / f"{slug}.md", today)
+    path = Path("practices") / f"{slug}.md"
+    fiche, problems = parse_bytes(text.encode("utf-8"), path, today)
+    if fiche is not None:
+        others = [e for e in bank if e.path != str(path)]
+        problems += [p for p in duplicate_problems([*others, BankEntry(str(path), fiche.slug, fiche.titre,
+                                                                       fiche.titre_line)])
+                     if p.path == str(path)]
     return slug, text, fiche, problems

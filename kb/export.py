@@ -14,6 +14,7 @@ import io
 import re
 from typing import Iterable
 
+from kb.facets import facet_label
 from kb.vocab import vocab
 
 COLUMNS = (
@@ -72,7 +73,7 @@ def export_row(fiche: dict, fiche_url: str = "") -> dict[str, str]:
     v = vocab()
 
     def labels(facet: str, values) -> str:
-        return SEPARATOR.join(v.label(facet, x) for x in values or [])
+        return SEPARATOR.join(facet_label(facet, x) for x in values or [])
 
     contact = fiche.get("contact") or {}
     departements = fiche.get("departements") or []
@@ -81,8 +82,8 @@ def export_row(fiche: dict, fiche_url: str = "") -> dict[str, str]:
         "titre": fiche.get("titre"),
         "resume": fiche.get("resume"),
         "territoire": fiche.get("territoire_nom"),
-        "type": v.label("type", fiche.get("type") or ""),
-        "densite": v.label("densite", fiche["densite"]) if fiche.get("densite") else "",
+        "type": facet_label("type", fiche.get("type") or ""),
+        "densite": facet_label("densite", fiche["densite"]) if fiche.get("densite") else "",
         "departements": SEPARATOR.join(f"{v.departements.get(d, d)} ({d})" for d in departements),
         "regions": labels("region", fiche.get("regions")),
         "population": fiche.get("population"),
@@ -91,7 +92,7 @@ def export_row(fiche: dict, fiche_url: str = "") -> dict[str, str]:
         "thematiques": labels("thematique", fiche.get("thematiques")),
         "publics": labels("public", fiche.get("publics")),
         "dispositifs": labels("dispositif", fiche.get("dispositifs")),
-        "statut": v.label("statut", fiche.get("statut") or ""),
+        "statut": facet_label("statut", fiche.get("statut") or ""),
         "debut": fiche.get("debut"),
         "mise_a_jour": fiche.get("mise_a_jour"),
         "budget_eur": fiche.get("budget_eur"),

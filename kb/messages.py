@@ -202,6 +202,9 @@ FORM_MESSAGES = {
     "section_duplicate": "section « ## {title} » en double: fusionnez-les.",
     "list_is_scalar": "« {champ} » doit être une liste.",
     "departements_scalar": "« {champ} » doit être une liste de codes de départements.",
+    "slug_taken": "une fiche de la banque porte déjà l'identifiant « {slug} » ({other}) : changez le titre "
+                  "ou l'identifiant.",
+    "title_taken": "une fiche de la banque porte déjà ce titre ({other}) : précisez ce qui distingue celle-ci.",
 }
 
 

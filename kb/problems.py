@@ -30,10 +30,6 @@ class Problem:
         return {"path": self.path, "line": self.line, "severity": self.severity, "message": self.message}
 
 
-def has_errors(problems) -> bool:
-    return any(p.severity == ERROR for p in problems)
-
-
 def problem(path: str, line: int, severity: str, code: str, where: tuple | str = (), /, **values) -> Problem:
     """The problem ``code`` of :mod:`kb.messages` about ``where`` (a key path or "section:…")."""
     message, form_message, field = render(code, where, **values)
@@ -55,5 +51,5 @@ class Reporter:
 
     @property
     def has_errors(self) -> bool:
-        return has_errors(self.problems)
+        return any(p.severity == ERROR for p in self.problems)
 

@@ -1,5 +1,6 @@
 """Help a reader refine a search: counts next to each filter value, and what to relax when
-nothing matches. Both only call :class:`kb.search.Engine`; they add no ranking of their own.
+nothing matches. Both read :meth:`kb.search.Engine.counted_ids` through ``Engine.facets``:
+the query is ranked once (the engine caches its ranking), whatever the number of filters.
 
 - :func:`filter_counts`: for each facet, how many fiches each value would give. For a facet
   with selected values the counts come from the search without that facet's own filter
@@ -11,24 +12,10 @@ nothing matches. Both only call :class:`kb.search.Engine`; they add no ranking o
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
-from kb.catalog import Filters
-
-# Filters field → the catalog facets whose counts it reads
-FIELD_FACETS = {
-    "thematiques": ("thematique",),
-    "axes": ("axe",),
-    "publics": ("public",),
-    "types": ("type",),
-    "densites": ("densite", "densite_niveau"),
-    "departements": ("departement",),
-    "regions": ("region",),
-    "statuts": ("statut",),
-    "dispositifs": ("dispositif",),
-}
-RANGE_FIELDS = ("debut_min", "debut_max")
+from kb.facets import REGISTRY
+from kb.filters import Filters
 
 
 @dataclass(frozen=True)
@@ -38,30 +25,24 @@ class Relaxation:
     total: int  # results without this filter
 
 
-def active_fields(filters: Filters) -> list[str]:
-    return [name for name in (*FIELD_FACETS, *RANGE_FIELDS) if getattr(filters, name) not in (None, [])]
-
-
-def without(filters: Filters, field_name: str) -> Filters:
-    """A copy of ``filters`` without one field."""
-    empty = None if field_name in RANGE_FIELDS else []
-    return dataclasses.replace(filters, **{field_name: empty})
-
-
 def filter_counts(engine, query: str, filters: Filters, results=None,
                   mode: str = "hybrid") -> dict[str, dict[str, int]]:
     """Facet → value → number of fiches, as a filter panel shows them (see the module doc).
 
-    ``results``: the current :class:`kb.search.Results`, to reuse its facet counts."""
+    ``results``: the current :class:`kb.search.Results`, to reuse its facet counts (and its
+    query, which is the corrected one when the engine corrected the spelling)."""
     if results is None:
-        results = engine.search(query, filters, limit=0, mode=mode)
-    counts = {facet: dict(values) for facet, values in results.facets.items()}
-    for name, facets in FIELD_FACETS.items():
-        if not getattr(filters, name):
+        counts = engine.facets(filters, query, mode)
+    else:
+        query = results.query
+        counts = results.facets
+    counts = {facet: dict(values) for facet, values in counts.items()}
+    for facet in REGISTRY.filtering:
+        if not getattr(filters, facet.field):
             continue
-        wider = engine.search(query, without(filters, name), limit=0, mode=mode)
-        for facet in facets:
-            counts[facet] = dict(wider.facets.get(facet, {}))
+        wider = engine.facets(filters.without(facet.field), query, mode)
+        for name in REGISTRY.matches(facet):
+            counts[name] = dict(wider.get(name, {}))
     return counts
 
 
@@ -69,8 +50,8 @@ def relaxations(engine, query: str, filters: Filters, mode: str = "hybrid") -> l
     """For each active filter, the number of results without it; the most useful first.
     Filters whose removal still gives nothing are left out."""
     out = []
-    for name in active_fields(filters):
-        total = engine.search(query, without(filters, name), limit=0, mode=mode).total
+    for name in filters.active_fields():
+        total = len(engine.counted_ids(query, filters.without(name), mode))
         if total:
             value = getattr(filters, name)
             out.append(Relaxation(name, tuple(value) if isinstance(value, list) else (value,), total))

@@ -24,7 +24,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from kb.catalog import Catalog, CatalogError, Filters, file_identity
+from kb.bank import BankEntry
+from kb.catalog import Catalog, CatalogError, file_identity
+from kb.filters import Filters
 from kb.chunking import plain
 from kb.embed import init_query_thread
 from kb.relevance import Cutoff, Evidence, coverage, idf
@@ -355,7 +357,7 @@ class Engine:
         if not parsed.text:
             with self._lock:
                 ids = None if filters.is_empty() else self.catalog.ids(filters)
-                return self._browse(parsed, filters, ids, limit, offset, mode)
+                return self._browse(filters, ids, limit, offset, mode)
         ranking = self.ranking(parsed, mode, weight)
         suggestion = self._suggest(parsed) if correct else None
         if suggestion:
@@ -366,8 +368,7 @@ class Engine:
                 corrected.suggestion, corrected.corrected_from = suggestion, parsed.text
                 return corrected
         with self._lock:
-            allowed = None if filters.is_empty() else set(self.catalog.ids(filters))
-            inside = ranking.order if allowed is None else [d for d in ranking.order if d in allowed]
+            inside = self._within(ranking, filters)
             counted = [d for d in inside if d in ranking.counted]
             # weaker matches share at least a word (or an expansion) with the query: a list of
             # fiches with nothing in common but a low similarity would be noise
@@ -382,6 +383,26 @@ class Engine:
             weaker = self._hits(others if offset + limit >= len(counted) else [], ranking, parsed)
             return Results(parsed.text, hits, len(counted), self.catalog.facet_counts(counted),
                            parsed.expansion_labels, mode, others=weaker, suggestion=suggestion)
+
+    def _within(self, ranking: Ranking, filters: Filters) -> list[int]:
+        """The ranking's candidates that pass the filters, best first."""
+        if filters.is_empty():
+            return ranking.order
+        allowed = set(self.catalog.ids(filters))
+        return [d for d in ranking.order if d in allowed]
+
+    def counted_ids(self, query: str = "", filters: Filters | None = None, mode: str = "hybrid") -> list[int]:
+        """The ids of the fiches that ``search`` counts (the filtered bank without a query),
+        from the query's cached ranking: no hit, snippet or spelling work. Facet counts and
+        relaxations read it, so a page with k filters ranks its query once."""
+        filters = filters or Filters()
+        parsed = self.parse_query(query)
+        if not parsed.text:
+            with self._lock:
+                return self.catalog.ids(filters)
+        ranking = self.ranking(parsed, mode, self.fusion_weight(mode))
+        with self._lock:
+            return [d for d in self._within(ranking, filters) if d in ranking.counted]
 
     def _hits(self, page: list[int], ranking: Ranking, parsed: ParsedQuery) -> list[Hit]:
         fiches = self.catalog.fiches(page)
@@ -497,7 +518,7 @@ class Engine:
                                    similarity.get(d) if vector is not None else None, lists_agree)
         return evidence
 
-    def _browse(self, parsed, filters, ids, limit, offset, mode) -> Results:
+    def _browse(self, filters, ids, limit, offset, mode) -> Results:
         order = self.catalog.browse(filters)
         page = order[offset:offset + limit]
         fiches = self.catalog.fiches(page)
@@ -534,10 +555,26 @@ class Engine:
             return [Hit(fiches[d]["slug"], fiches[d]["titre"], fused[d], fiches[d], snippet=fiches[d]["resume"])
                     for d in order]
 
-    def facets(self, filters: Filters | None = None) -> dict[str, dict[str, int]]:
+    def facets(self, filters: Filters | None = None, query: str = "",
+               mode: str = "hybrid") -> dict[str, dict[str, int]]:
+        """Facet → value → number of fiches, over the fiches counted for ``query`` (the whole
+        bank when both are empty)."""
+        if not query.strip() and (filters is None or filters.is_empty()):
+            with self._lock:
+                return self.catalog.facet_counts(None)
+        ids = self.counted_ids(query, filters, mode)
         with self._lock:
-            ids = None if filters is None or filters.is_empty() else self.catalog.ids(filters)
             return self.catalog.facet_counts(ids)
+
+    def entries(self) -> list[BankEntry]:
+        """The bank's fiches as the bank-wide rules see them (kb.bank.duplicate_problems)."""
+        with self._lock:
+            return [BankEntry(**row) for row in self.catalog.entries()]
+
+    def cross_facets(self, first: str, second: str) -> dict[tuple[str, str], int]:
+        """Number of fiches of the whole bank per pair of values of two facets."""
+        with self._lock:
+            return self.catalog.cross_counts(first, second)
 
     def get(self, slug: str) -> dict | None:
         with self._lock:

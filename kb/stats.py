@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 
 from kb.catalog import Catalog
+from kb.facets import REGISTRY
 from kb.vocab import vocab
 
 
@@ -18,30 +19,7 @@ class FacetGroup:
 def bank_stats(catalog: Catalog) -> dict:
     v = vocab()
     counts = catalog.facet_counts()
-
-    def rows(facet: str, labels: dict[str, str], keep_zero: bool = True) -> list[tuple[str, int, int]]:
-        values = counts.get(facet, {})
-        return [(f"{labels[s]} ({s})", values.get(s, 0), 0) for s in labels if keep_zero or values.get(s)]
-
-    themes = []
-    for axe, label in v.axes.items():
-        themes.append((f"{label} ({axe})", counts.get("axe", {}).get(axe, 0), 0))
-        for theme in v.thematiques_of_axe(axe):
-            themes.append((f"{v.thematiques[theme]} ({theme})", counts.get("thematique", {}).get(theme, 0), 1))
-    density = []
-    for level, label in v.regroupements.items():
-        density.append((f"{label} ({level})", counts.get("densite_niveau", {}).get(level, 0), 0))
-        for detail in v.densites_of(level):
-            density.append((f"{v.densite[detail]} ({detail})", counts.get("densite", {}).get(detail, 0), 1))
-    departements = sorted(counts.get("departement", {}).items(), key=lambda kv: _dep_order(kv[0]))
-    groups = [
-        FacetGroup("Thématiques (par axe)", themes),
-        FacetGroup("Publics", rows("public", v.publics)),
-        FacetGroup("Types de territoire", rows("type", v.types_territoire)),
-        FacetGroup("Densité", density),
-        FacetGroup("Départements", [(f"{v.departements.get(d, d)} ({d})", n, 0) for d, n in departements]),
-        FacetGroup("Statut", rows("statut", v.statuts)),
-    ]
+    groups = [FacetGroup(facet.stats_title, _rows(facet, counts)) for facet in REGISTRY.facets if facet.stats_title]
     missing = []
     recommended = v.recommended_sections
     for row in catalog.db.query("SELECT slug, densite, sections FROM fiches ORDER BY slug"):
@@ -52,9 +30,20 @@ def bank_stats(catalog: Catalog) -> dict:
         if lacks:
             missing.append((row["slug"], lacks))
     return {"total": catalog.count(), "groups": groups, "missing": missing,
-            "departements": len(departements), "invalid": len({p["path"] for p in catalog.problems()})}
+            "departements": len(counts.get("departement", {})), "invalid": len({p["path"] for p in catalog.problems()})}
 
 
-def _dep_order(code: str) -> tuple[int, str]:
-    digits = code.replace("2A", "20.1").replace("2B", "20.2")
-    return (0, f"{float(digits):08.2f}")
+def _rows(facet, counts: dict) -> list[tuple[str, int, int]]:
+    """(« label (value) », count, indent) of a facet's values; under a parent, each parent value
+    comes first with its children indented. Facets with ``stats_present_only`` list only the
+    values some fiche has."""
+    def row(name: str, value: str, indent: int) -> tuple[str, int, int]:
+        return (f"{REGISTRY.label(name, value)} ({value})", counts.get(name, {}).get(value, 0), indent)
+
+    if facet.parent:
+        parent = facet.parent[0]
+        return [r for value, children in REGISTRY.groups(facet).items()
+                for r in [row(parent, value, 0)] + [row(facet.name, c, 1) for c in children]]
+    present = counts.get(facet.name, {})
+    return [row(facet.name, value, 0) for value in REGISTRY.values(facet)
+            if present.get(value) or not facet.stats_present_only]

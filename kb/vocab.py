@@ -31,7 +31,6 @@ class Vocab:
     types_territoire: dict[str, str]
     type_aliases: dict[str, str]
     densite: dict[str, str]
-    densite_niveau: dict[str, int]
     densite_regroupement: dict[str, str]
     regroupements: dict[str, str]
     statuts: dict[str, str]
@@ -51,9 +50,6 @@ class Vocab:
     def densites_of(self, regroupement: str) -> list[str]:
         return [d for d, r in self.densite_regroupement.items() if r == regroupement]
 
-    def departements_of_region(self, region: str) -> list[str]:
-        return [d for d, r in self.region_of.items() if r == region]
-
     def population_tranche(self, population: int | None) -> str | None:
         if population is None:
             return None
@@ -61,9 +57,6 @@ class Vocab:
             if tranche.get("min", 0) <= population < tranche.get("max", float("inf")):
                 return tranche["slug"]
         return None
-
-    def population_tranche_labels(self) -> dict[str, str]:
-        return {t["slug"]: t["label"] for t in self.population_tranches}
 
     @property
     def section_titles(self) -> list[str]:
@@ -76,28 +69,6 @@ class Vocab:
     @property
     def recommended_sections(self) -> list[str]:
         return [s["titre"] for s in self.sections if s.get("recommandee")]
-
-    def label(self, facet: str, value: str) -> str:
-        """Human label of a facet value; the value itself when unknown."""
-        table = FACET_LABELS.get(facet)
-        if table is None:
-            return value
-        return getattr(self, table).get(value, value)
-
-
-# facet name in the catalog → Vocab attribute holding its labels
-FACET_LABELS = {
-    "thematique": "thematiques",
-    "axe": "axes",
-    "public": "publics",
-    "type": "types_territoire",
-    "densite": "densite",
-    "densite_niveau": "regroupements",
-    "statut": "statuts",
-    "dispositif": "dispositifs",
-    "departement": "departements",
-    "region": "regions",
-}
 
 
 @functools.lru_cache(maxsize=None)
@@ -128,7 +99,6 @@ def vocab(path: Path = VOCAB_PATH) -> Vocab:
         types_territoire=_labels(data["types_territoire"]),
         type_aliases=type_aliases,
         densite=_labels(data["densite"]),
-        densite_niveau={d["slug"]: d["niveau"] for d in data["densite"]},
         densite_regroupement={d["slug"]: d["regroupement"] for d in data["densite"]},
         regroupements=_labels(data["densite_regroupements"]),
         statuts=_labels(data["statuts"]),

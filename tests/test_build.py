@@ -7,7 +7,8 @@ import pytest
 import kb.build as build_module
 from conftest import TODAY, VALID, FakeEmbedder, variant
 from kb.build import BuildError, build
-from kb.catalog import Catalog, CatalogError, Filters
+from kb.catalog import Catalog, CatalogError
+from kb.filters import Filters
 from kb.search import Engine
 from kb.settings import load_settings
 

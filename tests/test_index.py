@@ -9,7 +9,8 @@ import pytest
 
 from conftest import TODAY, FakeEmbedder, variant
 from kb.build import build
-from kb.catalog import Catalog, Filters
+from kb.catalog import Catalog
+from kb.filters import Filters
 from kb.index import FLAT, IVF, VectorIndex, choose_kind
 from kb.search import Engine
 from kb.settings import load_settings

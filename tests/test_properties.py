@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from conftest import ROOT, TODAY, VALID, FakeEmbedder
-from kb.catalog import Catalog, Filters
+from kb.catalog import Catalog, fiche_from_row
+from kb.facets import REGISTRY
+from kb.filters import Filters
 from kb.fiche import parse_bytes
 from kb.problems import ERROR, WARNING
 from kb.search import MODES, Engine
@@ -179,17 +181,20 @@ queries = st.one_of(
 
 
 def satisfies(fiche: dict, filters: Filters) -> bool:
-    """Whether a fiche passes the filters, computed from its fields (not through Filters.sql)."""
-    def meets(values, have) -> bool:
-        return not values or bool(set(values) & set(have))
-
-    return (meets(filters.thematiques, fiche["thematiques"]) and meets(filters.axes, fiche["axes"])
-            and meets(filters.publics, fiche["publics"]) and meets(filters.types, [fiche["type"]])
-            and meets(filters.densites, [fiche["densite"], fiche["densite_niveau"]])
-            and meets(filters.departements, fiche["departements"]) and meets(filters.regions, fiche["regions"])
-            and meets(filters.statuts, [fiche["statut"]]) and meets(filters.dispositifs, fiche["dispositifs"])
-            and (filters.debut_min is None or int(fiche["debut"][:4]) >= filters.debut_min)
-            and (filters.debut_max is None or int(fiche["debut"][:4]) <= filters.debut_max))
+    """Whether a fiche passes the filters, computed from its fields through the registry's
+    readers (not through Filters.sql)."""
+    model = fiche_from_row(fiche)
+    for facet in REGISTRY.filtering:
+        selected = getattr(filters, facet.field)
+        has = {v for name in REGISTRY.matches(facet) for v in REGISTRY[name].of_fiche(model)}
+        if selected and not set(selected) & has:
+            return False
+    for r in REGISTRY.ranges:
+        low, high = (getattr(filters, name) for name in r.fields)
+        value = fiche[r.column]
+        if (low is not None and value < low) or (high is not None and value > high):
+            return False
+    return True
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,

@@ -7,17 +7,17 @@ import itertools
 
 import pytest
 
-from kb.catalog import Filters
-from kb.refine import active_fields, filter_counts, relaxations, without
+from kb.filters import Filters
+from kb.refine import filter_counts, relaxations
 
 pytestmark = pytest.mark.model
 
 
 def test_without_and_active_fields():
     filters = Filters(publics=["seniors"], types=["commune"], debut_min=2020)
-    assert active_fields(filters) == ["publics", "types", "debut_min"]
-    assert without(filters, "publics") == Filters(types=["commune"], debut_min=2020)
-    assert without(filters, "debut_min").debut_min is None
+    assert filters.active_fields() == ["publics", "types", "debut_min"]
+    assert filters.without("publics") == Filters(types=["commune"], debut_min=2020)
+    assert filters.without("debut_min").debut_min is None
 
 
 def test_counts_of_a_selected_facet_ignore_its_own_filter(bundled_engine):
@@ -58,10 +58,10 @@ def test_relaxations_say_how_many_results_each_removed_filter_gives(bundled_engi
     assert options, "an empty search made of non-empty filters can always be relaxed"
     assert [o.total for o in options] == sorted((o.total for o in options), reverse=True)
     for option in options:
-        assert option.total == bundled_engine.search("", without(filters, option.field), limit=0).total > 0
+        assert option.total == bundled_engine.search("", filters.without(option.field), limit=0).total > 0
         assert option.removed == tuple(getattr(filters, option.field))
 
 
 def test_no_relaxation_without_filters(bundled_engine):
     assert relaxations(bundled_engine, "nimportequoi", Filters()) == []
-    assert dataclasses.asdict(Filters()) == dataclasses.asdict(without(Filters(), "types"))
+    assert dataclasses.asdict(Filters()) == dataclasses.asdict(Filters().without("types"))

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from conftest import TODAY, FakeEmbedder, variant
 from kb.build import build
-from kb.catalog import Filters
+from kb.filters import Filters
 from kb.cli import main
 from kb.relevance import Cutoff, Evidence, coverage, idf
 from kb.search import Engine, agreeing_weight

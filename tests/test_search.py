@@ -10,7 +10,8 @@ import pytest
 
 from conftest import ROOT, TODAY, FakeEmbedder, variant
 from kb.build import build
-from kb.catalog import Filters
+from kb.facets import REGISTRY
+from kb.filters import Filters
 from kb.search import Engine, IndexMismatch, cut_snippet, weighted_rrf
 from kb.settings import load_settings
 from kb.textnorm import analyze, fold, slugify
@@ -168,16 +169,15 @@ def sql_truth(engine, filters):
     """The matching slugs, by a query written independently of Filters.sql()."""
     db = engine.catalog.db
     slugs = {r[0] for r in db.execute("SELECT slug FROM fiches")}
-    facet_names = {"thematiques": ("thematique",), "axes": ("axe",), "publics": ("public",), "types": ("type",),
-                   "densites": ("densite", "densite_niveau"), "departements": ("departement",),
-                   "regions": ("region",), "statuts": ("statut",)}
-    for name, facets in facet_names.items():
-        values = getattr(filters, name)
+    for facet in REGISTRY.filtering:
+        values = getattr(filters, facet.field)
         if values:
             rows = db.execute("SELECT f.slug, x.facet, x.value FROM fiches f JOIN facets x ON x.fiche_id = f.id")
-            slugs &= {s for s, facet, value in rows if facet in facets and value in values}
-    if filters.debut_min:
-        slugs &= {r[0] for r in db.execute("SELECT slug FROM fiches WHERE debut_annee >= ?", [filters.debut_min])}
+            slugs &= {s for s, name, value in rows if name in REGISTRY.matches(facet) and value in values}
+    for r in REGISTRY.ranges:
+        low, high = (getattr(filters, name) for name in r.fields)
+        years = dict(db.execute(f"SELECT slug, {r.column} FROM fiches"))
+        slugs &= {s for s in slugs if (low is None or years[s] >= low) and (high is None or years[s] <= high)}
     return slugs
 
 

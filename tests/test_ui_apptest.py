@@ -9,24 +9,20 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-import sys
 from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from streamlit.testing.v1 import AppTest
 
-from streamlit.testing.v1 import AppTest  # noqa: E402
-
-from kb.catalog import Filters  # noqa: E402
-from kb.compose import FicheForm, check  # noqa: E402
-from kb.fiche import parse_bytes  # noqa: E402
-from ui import components  # noqa: E402
+from kb.filters import Filters
+from kb.compose import FicheForm, check
+from kb.fiche import parse_bytes
+from ui import components
 
 pytestmark = pytest.mark.model
+ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "ui" / "app.py"
 TIMEOUT = 60
 VALID_FICHE = (ROOT / "tests" / "fixtures" / "valid.md").read_text(encoding="utf-8")
@@ -171,7 +167,7 @@ def test_url_restores_the_search(app, bundled_engine):
     at = app.run()
     no_exception(at)
     assert at.text_input(key="q").value == "fracture numérique"
-    assert at.multiselect(key="f_theme_inclusion").value == ["mediation-numerique", "aide-demarches"]
+    assert at.multiselect(key="f_thematique_inclusion").value == ["mediation-numerique", "aide-demarches"]
     assert at.multiselect(key="f_type").value == ["communaute-de-communes"]
     assert at.radio(key="tri").value == "date"
     filters = Filters(thematiques=["mediation-numerique", "aide-demarches"], types=["communaute-de-communes"])

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from kb.catalog import Filters  # noqa: E402
-from ui import components, state  # noqa: E402
+from kb.filters import Filters
+from ui import components, state
 
 
 def test_url_parameters_round_trip():

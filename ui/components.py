@@ -11,6 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from kb.highlight import to_html
 from kb.render import markdown_to_html
+from kb.facets import facet_label
 from kb.vocab import vocab
 
 STYLE_PATH = Path(__file__).with_name("style.css")
@@ -47,14 +48,13 @@ def safe_url(url: str | None) -> str | None:
 
 
 def badges(fiche: dict, with_statut: bool = True) -> str:
-    v = vocab()
-    parts = [f'<span class="kb-badge kb-badge-theme">{esc(v.label("thematique", t))}</span>'
+    parts = [f'<span class="kb-badge kb-badge-theme">{esc(facet_label("thematique", t))}</span>'
              for t in fiche.get("thematiques") or []]
-    parts += [f'<span class="kb-badge kb-badge-public">{esc(v.label("public", p))}</span>'
+    parts += [f'<span class="kb-badge kb-badge-public">{esc(facet_label("public", p))}</span>'
               for p in fiche.get("publics") or []]
     if with_statut and fiche.get("statut"):
         parts.append(f'<span class="kb-badge kb-badge-statut kb-statut-{esc(fiche["statut"])}">'
-                     f'{esc(v.label("statut", fiche["statut"]))}</span>')
+                     f'{esc(facet_label("statut", fiche["statut"]))}</span>')
     return f'<div class="kb-badges" lang="fr">{"".join(parts)}</div>'
 
 
@@ -65,8 +65,7 @@ def departements_text(codes) -> str:
 
 def place_line(fiche: dict) -> str:
     """« Territoire · Type · Départements », escaped."""
-    v = vocab()
-    parts = [fiche.get("territoire_nom"), v.label("type", fiche.get("type") or ""),
+    parts = [fiche.get("territoire_nom"), facet_label("type", fiche.get("type") or ""),
              departements_text(fiche.get("departements"))]
     return " · ".join(esc(p) for p in parts if p)
 
@@ -88,8 +87,7 @@ def result_card(hit, show_snippet: bool = True) -> str:
 
 def compact_item(fiche: dict) -> str:
     """One line under a page link in a list: place and status."""
-    v = vocab()
-    statut = v.label("statut", fiche.get("statut") or "")
+    statut = facet_label("statut", fiche.get("statut") or "")
     return f'<p class="kb-place kb-compact" lang="fr">{place_line(fiche)} · {esc(statut)}</p>'
 
 
@@ -113,27 +111,26 @@ def _number(value) -> str:
 
 def metadata(fiche: dict) -> str:
     """A definition list of the fiche's fields, empty fields left out."""
-    v = vocab()
     densite = ""
     if fiche.get("densite"):
-        densite = v.label("densite", fiche["densite"])
+        densite = facet_label("densite", fiche["densite"])
         if fiche.get("densite_niveau"):
-            densite += f" ({v.label('densite_niveau', fiche['densite_niveau'])})"
-    regions = ", ".join(v.label("region", r) for r in fiche.get("regions") or [])
+            densite += f" ({facet_label('densite_niveau', fiche['densite_niveau'])})"
+    regions = ", ".join(facet_label("region", r) for r in fiche.get("regions") or [])
     rows = [
         ("Territoire", fiche.get("territoire_nom")),
-        ("Type de territoire", v.label("type", fiche.get("type") or "")),
+        ("Type de territoire", facet_label("type", fiche.get("type") or "")),
         ("Densité", densite),
         ("Départements", departements_text(fiche.get("departements"))),
         ("Régions", regions),
         ("Population", f"{_number(fiche['population'])} habitants" if fiche.get("population") else ""),
         ("Porteur", fiche.get("porteur")),
         ("Partenaires", ", ".join(fiche.get("partenaires") or [])),
-        ("Dispositifs", ", ".join(v.label("dispositif", d) for d in fiche.get("dispositifs") or [])),
+        ("Dispositifs", ", ".join(facet_label("dispositif", d) for d in fiche.get("dispositifs") or [])),
         ("Budget", _money(fiche["budget_eur"]) if fiche.get("budget_eur") is not None else ""),
         ("Financements", ", ".join(fiche.get("financements") or [])),
         ("Début", fiche.get("debut")),
-        ("Statut", v.label("statut", fiche.get("statut") or "")),
+        ("Statut", facet_label("statut", fiche.get("statut") or "")),
         ("Mise à jour", fiche.get("mise_a_jour")),
         ("Licence", fiche.get("licence")),
         ("Mots-clés", ", ".join(fiche.get("mots_cles") or [])),

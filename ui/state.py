@@ -8,7 +8,6 @@ tested without Streamlit; :func:`read_url` and :func:`write_url` connect them to
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,26 +15,15 @@ from typing import Mapping
 
 import streamlit as st
 
-from kb.catalog import CatalogError, Filters
+from kb.catalog import CatalogError
+from kb.facets import REGISTRY
+from kb.filters import Filters
 from kb.settings import Settings, SettingsError, load_settings
-from kb.vocab import vocab
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_TITLE = "Banque d'expériences du numérique territorial"
 WARM_QUERY = "médiation numérique"
 
-# query parameter → Filters field (list-valued)
-URL_FILTERS = {
-    "thematique": "thematiques",
-    "axe": "axes",
-    "public": "publics",
-    "type": "types",
-    "densite": "densites",
-    "departement": "departements",
-    "region": "regions",
-    "statut": "statuts",
-    "dispositif": "dispositifs",
-}
 SORTS = {"relevance": "Pertinence", "date": "Date de mise à jour"}
 SORT_PARAM = {"relevance": None, "date": "date"}  # value of ?tri=, None when default
 
@@ -43,11 +31,6 @@ SORT_PARAM = {"relevance": None, "date": "date"}  # value of ?tri=, None when de
 def page_title(title: str) -> None:
     """The browser tab's title: the page first, then the application (one title per page)."""
     st.set_page_config(page_title=f"{title} · {APP_TITLE}")
-
-
-def departement_options() -> list[str]:
-    """Département codes in the usual order: 01…19, 2A, 2B, 21…95, then overseas."""
-    return sorted(vocab().departements, key=lambda c: (len(c) > 2, c.replace("2A", "20A").replace("2B", "20B")))
 
 
 # ----------------------------------------------------------------------------- settings, engine
@@ -120,43 +103,19 @@ class SearchState:
 def state_from_params(params: Mapping[str, list[str]]) -> tuple[SearchState, list[str]]:
     """The search described by URL parameters, and messages for values that were dropped
     (a typo in a shared link must not make the page fail)."""
-    v = vocab()
-    known = {
-        "thematiques": v.thematiques, "axes": v.axes, "publics": v.publics, "types": v.types_territoire,
-        "densites": {**v.regroupements, **v.densite}, "departements": v.departements, "regions": v.regions,
-        "statuts": v.statuts, "dispositifs": v.dispositifs,
-    }
-    values: dict[str, list[str]] = {}
-    dropped = []
-    for param, name in URL_FILTERS.items():
-        kept = []
-        for value in params.get(param, []) or []:
-            value = str(value).strip()
-            if not value:
-                continue
-            if value in known[name]:
-                if value not in kept:
-                    kept.append(value)
-            else:
-                dropped.append(f"« {value} » n'est pas une valeur du filtre « {param} »: ignorée.")
-        values[name] = kept
+    filters, dropped = REGISTRY.from_params(params)
     query = " ".join(" ".join(params.get("q", []) or []).split())
     sort_values = params.get("tri", []) or []
     sort = "date" if sort_values and sort_values[-1] == "date" else "relevance"
     if sort_values and sort_values[-1] not in ("date", "pertinence"):
         dropped.append(f"tri « {sort_values[-1]} » inconnu: tri par pertinence.")
-    return SearchState(query, Filters(**values), sort), dropped
+    return SearchState(query, filters, sort), dropped
 
 
 def params_from_state(state: SearchState) -> dict[str, list[str]]:
     """URL parameters of a search; empty values are left out, so the URL stays short."""
-    params: dict[str, list[str]] = {}
-    if state.query:
-        params["q"] = [state.query]
-    for param, name in URL_FILTERS.items():
-        values = getattr(state.filters, name)
-        if values:
-            params[param] = list(values)
+    params: dict[str, list[str]] = {"q": [state.query]} if state.query else {}
+    params.update(REGISTRY.to_params(state.filters))
     if SORT_PARAM.get(state.sort):
         params["tri"] = [SORT_PARAM[state.sort]]
     return params
@@ -197,7 +156,3 @@ def entering_page(page: str) -> bool:
     previous = st.session_state.get("_kb_page")
     st.session_state["_kb_page"] = page
     return previous != page
-
-
-def filters_replace(filters: Filters, **changes) -> Filters:
-    return dataclasses.replace(filters, **changes)

@@ -9,7 +9,8 @@ import re
 import streamlit as st
 
 from kb.compose import FicheForm, check, parse_links, split_lines
-from kb.problems import ERROR, Problem
+from kb.facets import REGISTRY
+from kb.problems import ERROR
 from kb.render import markdown_to_html
 from kb.template import SECTION_HINTS
 from kb.textnorm import slugify
@@ -22,7 +23,7 @@ state.entering_page("contribuer")
 TODAY = dt.date.today()
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre"]
-DEPARTEMENT_OPTIONS = state.departement_options()
+DEPARTEMENT_OPTIONS = list(REGISTRY.values(REGISTRY["departement"]))
 THEME_OPTIONS = [t for axe in v.axes for t in v.thematiques_of_axe(axe)]
 # front-matter key named by a validator message → the form field that sets it
 FORM_FIELDS = {
@@ -148,12 +149,9 @@ if not started:
     st.info("Commencez à remplir le formulaire : la vérification s'affiche ici.")
     st.stop()
 
-slug, text, fiche, problems = check(form, TODAY)
+slug, text, fiche, problems = check(form, TODAY, engine.entries())
 errors = [p for p in problems if p.severity == ERROR]
 warnings = [p for p in problems if p.severity != ERROR]
-if engine.get(slug) is not None:
-    errors.append(Problem(f"practices/{slug}.md", 1, ERROR, f"une fiche porte déjà l'identifiant « {slug} » "
-                          "dans la banque : changez le titre ou l'identifiant."))
 
 if errors:
     st.error(f"**{len(errors)} erreur{'s' if len(errors) > 1 else ''} à corriger** avant de proposer la fiche :\n\n"

@@ -7,13 +7,14 @@ département of the map chooses it, as the "Département" list does.
 
 from __future__ import annotations
 
-import dataclasses
 import altair as alt
 import pandas as pd
 import streamlit as st
 
-from kb.catalog import Filters
+from kb.facets import REGISTRY
+from kb.filters import Filters
 from kb.francemap import MapUnavailable, choropleth_svg, legend_html
+from kb.refine import filter_counts
 from kb.vocab import vocab
 from ui import components, state
 from ui.mapview import clicked_departement, france_map
@@ -23,7 +24,7 @@ FICHE_PAGE = "views/fiche.py"
 SEARCH_PAGE = "views/rechercher.py"
 v = vocab()
 engine = state.engine()
-DEPARTEMENT_OPTIONS = state.departement_options()
+DEPARTEMENT_OPTIONS = list(REGISTRY.values(REGISTRY["departement"]))
 THEME_OPTIONS = [""] + [item for axe in v.axes
                         for item in (f"axe:{axe}", *(f"thematique:{t}" for t in v.thematiques_of_axe(axe)))]
 
@@ -90,9 +91,12 @@ if st.session_state.get("_kb_browse_signature") != repr(filters):
     st.session_state["_kb_browse_signature"] = repr(filters)
     st.session_state["_kb_browse_limit"] = PAGE_SIZE
 
-type_counts = engine.facets(dataclasses.replace(filters, types=[])).get("type", {})
-theme_facets = engine.facets(dataclasses.replace(filters, thematiques=[], axes=[]))
-dep_counts = engine.facets(dataclasses.replace(filters, departements=[])).get("departement", {})
+# each list counts what choosing one of its values would give (kb.refine); the theme list
+# offers axes and thematiques as one choice, so its counts leave both out
+counts = filter_counts(engine, "", filters)
+type_counts = counts.get("type", {})
+dep_counts = counts.get("departement", {})
+theme_facets = engine.facets(filters.without("thematiques").without("axes"))
 selected = engine.facets(filters)
 
 
@@ -179,10 +183,9 @@ if total:
 
 st.header("La banque en chiffres", anchor="chiffres")
 everything = engine.facets()
-by_type_theme = []
-for type_slug, type_label in v.types_territoire.items():
-    for theme, n in engine.facets(Filters(types=[type_slug])).get("thematique", {}).items():
-        by_type_theme.append({"thématique": v.thematiques[theme], "type de territoire": type_label, "fiches": n})
+by_type_theme = [{"thématique": v.thematiques[theme], "type de territoire": v.types_territoire[type_slug], "fiches": n}
+                 for (type_slug, theme), n in sorted(engine.cross_facets("type", "thematique").items(),
+                                                     key=lambda kv: list(v.types_territoire).index(kv[0][0]))]
 tab_theme, tab_type, tab_statut, tab_year = st.tabs(["Par thématique et type", "Par type de territoire",
                                                      "Par statut", "Par année de début"])
 with tab_theme:

@@ -10,35 +10,25 @@ from urllib.parse import quote
 
 import streamlit as st
 
-from kb.catalog import Filters
 from kb.export import export_rows, to_csv
+from kb.facets import REGISTRY
+from kb.filters import Filters
 from kb.refine import relaxations, filter_counts
-from kb.vocab import vocab
 from ui import components, state
 
 PAGE_SIZE = 10
 FICHE_PAGE = "views/fiche.py"
 BROWSE_PAGE = "views/parcourir.py"
-v = vocab()
 engine = state.engine()
 
-# Filters field → (label, widget keys)
-THEME_KEYS = [f"f_theme_{axe}" for axe in v.axes]
-WIDGETS = {
-    "thematiques": ("Thématiques", THEME_KEYS),
-    "axes": ("Axes", ["f_axe"]),
-    "publics": ("Publics", ["f_public"]),
-    "types": ("Type de territoire", ["f_type"]),
-    "densites": ("Densité", ["f_densite"]),
-    "departements": ("Départements", ["f_departement"]),
-    "regions": ("Régions", ["f_region"]),
-    "statuts": ("Statut", ["f_statut"]),
-    "dispositifs": ("Dispositifs", ["f_dispositif"]),
-}
-FACETS_OF = {"thematiques": "thematique", "axes": "axe", "publics": "public", "types": "type",
-             "departements": "departement", "regions": "region", "statuts": "statut", "dispositifs": "dispositif"}
-DENSITY_OPTIONS = [slug for level in v.regroupements for slug in (level, *v.densites_of(level))]
-DEPARTEMENT_OPTIONS = state.departement_options()
+FILTERING = REGISTRY.filtering
+
+
+def widget_keys(facet) -> list[str]:
+    """The session-state keys of a facet's widgets: one per parent value for a grouped facet."""
+    if facet.widget == "grouped":
+        return [f"f_{facet.name}_{parent}" for parent in REGISTRY.groups(facet)]
+    return [f"f_{facet.name}"]
 
 
 def restore(search: state.SearchState) -> None:
@@ -46,31 +36,32 @@ def restore(search: state.SearchState) -> None:
     ss = st.session_state
     ss["q"] = search.query
     ss["tri"] = search.sort
-    f = search.filters
-    for axe in v.axes:
-        ss[f"f_theme_{axe}"] = [t for t in f.thematiques if v.axe_of.get(t) == axe]
-    for name, (_, keys) in WIDGETS.items():
-        if name != "thematiques":
-            ss[keys[0]] = list(getattr(f, name))
+    for facet in FILTERING:
+        selected = list(getattr(search.filters, facet.field))
+        if facet.widget == "grouped":
+            for key, values in zip(widget_keys(facet), REGISTRY.groups(facet).values()):
+                ss[key] = [x for x in selected if x in values]
+        else:
+            ss[widget_keys(facet)[0]] = selected
 
 
 def current_search() -> state.SearchState:
     ss = st.session_state
-    values = {name: list(ss.get(keys[0], [])) for name, (_, keys) in WIDGETS.items() if name != "thematiques"}
-    values["thematiques"] = [t for key in THEME_KEYS for t in ss.get(key, [])]
+    values = {facet.field: [x for key in widget_keys(facet) for x in ss.get(key, [])] for facet in FILTERING}
     sort = ss.get("tri", "relevance")
     return state.SearchState(" ".join(str(ss.get("q", "")).split()), Filters(**values),
                              sort if sort in state.SORTS else "relevance")
 
 
 def clear_field(name: str) -> None:
-    for key in WIDGETS[name][1]:
+    """Empty the widgets of a Filters field."""
+    for key in widget_keys(REGISTRY.by_field(name)):
         st.session_state[key] = []
 
 
 def clear_all() -> None:
-    for name in WIDGETS:
-        clear_field(name)
+    for facet in FILTERING:
+        clear_field(facet.field)
 
 
 def use_suggestion(text: str) -> None:
@@ -81,23 +72,39 @@ def show_more() -> None:
     st.session_state["_kb_limit"] = st.session_state.get("_kb_limit", PAGE_SIZE) + PAGE_SIZE
 
 
-def active_filters_text(filters: Filters) -> str:
-    """« Publics : Seniors, Jeunes · Statut : En cours », for the main column (the sidebar is
-    folded away on a phone)."""
-    parts = []
-    for name, (label, _) in WIDGETS.items():
-        values = getattr(filters, name)
-        if values:
-            if name == "densites":
-                names = [v.regroupements.get(x) or v.densite.get(x, x) for x in values]
-            else:
-                names = [v.label(FACETS_OF[name], x) for x in values]
-            parts.append(f"{label} : {', '.join(names)}")
-    return " · ".join(parts)
+def option_label(facet, counts: dict):
+    """« Label (n) »; a département shows its code first; a rolled-up value says it covers all
+    its detailed levels, which are indented below it."""
+    labels = REGISTRY.accepted(facet)
+    indent = dict(REGISTRY.options(facet))
+    counts = REGISTRY.counts_of(facet, counts)
+
+    def label(value: str) -> str:
+        text = f"{value} – {labels[value]}" if facet.name == "departement" else labels.get(value, value)
+        if facet.accepts_parent:
+            text = f"· {text}" if indent.get(value) else f"{text} : tous niveaux"
+        return f"{text} ({counts.get(value, 0)})"
+
+    return label
 
 
-def counted(labels: dict, counts: dict):
-    return lambda slug: f"{labels.get(slug, slug)} ({counts.get(slug, 0)})"
+def multiselect(facet, label: str | None = None) -> None:
+    st.multiselect(label or facet.label, [value for value, _ in REGISTRY.options(facet)], key=f"f_{facet.name}",
+                   format_func=option_label(facet, counts), placeholder=facet.placeholder, help=facet.hint or None)
+
+
+def facet_widgets(facet) -> None:
+    """A grouped facet: one list per parent value in an expander, then the parent facet's own
+    list when it filters too (« Axes entiers »)."""
+    parent = REGISTRY[facet.parent[0]]
+    active = any(getattr(search.filters, f.field) for f in (facet, parent) if f.field)
+    parent_labels = REGISTRY.values(parent)
+    with st.expander(facet.label, expanded=active):
+        for key, (value, children) in zip(widget_keys(facet), REGISTRY.groups(facet).items()):
+            st.multiselect(parent_labels[value], children, key=key, format_func=option_label(facet, counts),
+                           placeholder=facet.placeholder)
+        if parent.field:
+            multiselect(parent)
 
 
 def fiche_url(slug: str) -> str:
@@ -128,34 +135,11 @@ with st.sidebar:
     st.header("Filtres")
     st.caption("Entre parenthèses : le nombre de fiches de la recherche qui ont cette valeur, compte tenu "
                "des autres filtres.")
-    theme_counts = counts.get("thematique", {})
-    with st.expander("Thématiques", expanded=bool(search.filters.thematiques or search.filters.axes)):
-        for axe, axe_label in v.axes.items():
-            st.multiselect(axe_label, v.thematiques_of_axe(axe), key=f"f_theme_{axe}",
-                           format_func=counted(v.thematiques, theme_counts), placeholder="Choisir une thématique")
-        st.multiselect("Axes entiers", list(v.axes), key="f_axe", format_func=counted(v.axes, counts.get("axe", {})),
-                       placeholder="Choisir un axe", help="Toutes les thématiques d'un axe.")
-    st.multiselect("Publics", list(v.publics), key="f_public", format_func=counted(v.publics, counts.get("public", {})),
-                   placeholder="Choisir un public")
-    st.multiselect("Type de territoire", list(v.types_territoire), key="f_type",
-                   format_func=counted(v.types_territoire, counts.get("type", {})), placeholder="Choisir un type")
-    density_counts = {**counts.get("densite", {}), **counts.get("densite_niveau", {})}
-    st.multiselect(
-        "Densité (grille INSEE)", DENSITY_OPTIONS, key="f_densite",
-        format_func=lambda s: (f"{v.regroupements[s]} : tous niveaux ({density_counts.get(s, 0)})"
-                               if s in v.regroupements else f"· {v.densite[s]} ({density_counts.get(s, 0)})"),
-        placeholder="Choisir une densité", help="Les 3 grands niveaux regroupent les 7 niveaux détaillés.")
-    dep_counts = counts.get("departement", {})
-    st.multiselect("Départements", DEPARTEMENT_OPTIONS, key="f_departement",
-                   format_func=lambda c: f"{c} – {v.departements[c]} ({dep_counts.get(c, 0)})",
-                   placeholder="Choisir un département")
-    st.multiselect("Régions", list(v.regions), key="f_region",
-                   format_func=counted(v.regions, counts.get("region", {})), placeholder="Choisir une région")
-    st.multiselect("Statut", list(v.statuts), key="f_statut",
-                   format_func=counted(v.statuts, counts.get("statut", {})), placeholder="Choisir un statut")
-    st.multiselect("Dispositifs nationaux", list(v.dispositifs), key="f_dispositif",
-                   format_func=counted(v.dispositifs, counts.get("dispositif", {})),
-                   placeholder="Choisir un dispositif")
+    for facet in FILTERING:
+        if facet.widget == "grouped":
+            facet_widgets(facet)
+        elif facet.widget == "multiselect":
+            multiselect(facet)
     if not search.filters.is_empty():
         st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:", key="clear_sidebar")
 
@@ -171,7 +155,7 @@ st.radio("Trier par", list(state.SORTS), key="tri", format_func=state.SORTS.get,
 
 if not search.filters.is_empty():
     with st.container(horizontal=True, vertical_alignment="center", key="active-filters"):
-        st.markdown("**Filtres actifs :** " + components.md_escape(active_filters_text(search.filters)))
+        st.markdown("**Filtres actifs :** " + components.md_escape(REGISTRY.describe(search.filters)))
         st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:", key="clear_main")
 
 for message in st.session_state.pop("_kb_dropped", []):  # shown once, after opening the link
@@ -209,7 +193,7 @@ if not results.total:
     if options:
         st.markdown("**Élargissez la recherche** en retirant un filtre :")
         for option in options:
-            label = WIDGETS[option.field][0]
+            label = REGISTRY.by_field(option.field).label
             st.button(f"Retirer le filtre « {label} » : {option.total} fiche{'s' if option.total > 1 else ''}",
                       key=f"relax_{option.field}", on_click=clear_field, args=(option.field,))
     elif search.query:
@@ -218,7 +202,7 @@ if not results.total:
         themes = engine.facets().get("thematique", {})
         with st.container(horizontal=True, key="browse-themes"):
             for theme, n in sorted(themes.items(), key=lambda kv: -kv[1])[:8]:
-                st.page_link(BROWSE_PAGE, label=f"{v.thematiques.get(theme, theme)} ({n})",
+                st.page_link(BROWSE_PAGE, label=f"{REGISTRY.label('thematique', theme)} ({n})",
                              query_params={"thematique": theme})
 
 for hit in results.hits:

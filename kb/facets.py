@@ -1,0 +1,288 @@
+"""The facet registry: every facet a fiche is filtered or counted by, declared once (in the
+manner of datasette's ``facets.py``).
+
+A :class:`Facet` says where its values come from in a fiche, which vocabulary labels them,
+which ``Filters`` field holds a selection, its URL and CLI parameter, its label and widget.
+Everything else is derived from :data:`REGISTRY`: the catalog's ``facets`` rows, the
+``Filters`` class with its SQL and its unknown-value checks (:mod:`kb.filters`), refinement
+counts, CLI options, URL state, the application's sidebar, ``kb stats`` and the test oracles.
+Adding a facet is one entry here plus its vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Callable, Mapping
+
+from kb.vocab import Vocab, vocab
+
+if TYPE_CHECKING:
+    from kb.model import Fiche
+
+
+@dataclass(frozen=True)
+class Facet:
+    """One facet.
+
+    - ``name``: its name in the catalog's ``facets`` table, its URL parameter and its CLI
+      option (``--name``);
+    - ``field``: the ``Filters`` field holding selected values; None for a facet that is
+      counted (``kb stats``, charts) but not filtered on by itself;
+    - ``values``: its vocabulary, value → French label, in display order;
+    - ``of_fiche``: the values a fiche has;
+    - ``parent``: (parent facet, value → parent value): a hierarchy shown by ``kb stats`` and
+      the widgets; with ``accepts_parent`` a filter on this facet also takes the parent's
+      values (« rural » selects its three detailed levels);
+    - ``widget``: ``multiselect``; ``grouped`` (one list per parent value, then the parent
+      facet's own list, whose widget is ``in-group``); ``none`` (not a sidebar filter).
+    """
+
+    name: str
+    field: str | None
+    label: str
+    values: Callable[[Vocab], Mapping[str, str]]
+    of_fiche: Callable[["Fiche"], list]
+    parent: tuple[str, Callable[[Vocab], Mapping[str, str]]] | None = None
+    accepts_parent: bool = False
+    short: str | None = None  # one-letter CLI option
+    help: str = ""
+    placeholder: str = ""
+    hint: str = ""  # the application's help text of its widget
+    widget: str = "multiselect"
+    stats_title: str | None = None  # shown by ``kb stats`` under this title
+    stats_present_only: bool = False  # ``kb stats`` lists only the values some fiche has
+
+    @property
+    def param(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class Range:
+    """A numeric range filter over a catalog column (``debut_min``/``debut_max``)."""
+
+    name: str
+    column: str
+    label: str
+    help_min: str
+    help_max: str
+
+    @property
+    def fields(self) -> tuple[str, str]:
+        return (f"{self.name}_min", f"{self.name}_max")
+
+
+def _one(value) -> list:
+    return [value] if value not in (None, "") else []
+
+
+def departement_order(code: str) -> tuple[int, str]:
+    """01…19, 2A, 2B, 21…95, then overseas (971…)."""
+    return (len(code) > 2, code.replace("2A", "20A").replace("2B", "20B"))
+
+
+FACETS: tuple[Facet, ...] = (
+    Facet("thematique", "thematiques", "Thématiques", lambda v: v.thematiques, lambda f: f.thematiques,
+          parent=("axe", lambda v: v.axe_of), short="t", help="Thématique (répétable).",
+          placeholder="Choisir une thématique", widget="grouped", stats_title="Thématiques (par axe)"),
+    Facet("axe", "axes", "Axes entiers", lambda v: v.axes, lambda f: f.axes, help="Axe entier de thématiques.",
+          placeholder="Choisir un axe", hint="Toutes les thématiques d'un axe.", widget="in-group"),
+    Facet("public", "publics", "Publics", lambda v: v.publics, lambda f: f.publics, short="p",
+          help="Public (répétable).", placeholder="Choisir un public", stats_title="Publics"),
+    Facet("type", "types", "Type de territoire", lambda v: v.types_territoire,
+          lambda f: _one(f.territoire.get("type")), help="Type de territoire.",
+          placeholder="Choisir un type", stats_title="Types de territoire"),
+    Facet("densite_niveau", None, "Densité (grands niveaux)", lambda v: v.regroupements,
+          lambda f: _one(f.densite_niveau), widget="none"),
+    Facet("densite", "densites", "Densité (grille INSEE)", lambda v: v.densite, lambda f: _one(f.densite),
+          parent=("densite_niveau", lambda v: v.densite_regroupement), accepts_parent=True,
+          help="Densité: un des 7 niveaux ou urbain-dense, urbain-intermediaire, rural.",
+          placeholder="Choisir une densité", hint="Les 3 grands niveaux regroupent les 7 niveaux détaillés.",
+          stats_title="Densité"),
+    Facet("departement", "departements", "Départements",
+          lambda v: {c: v.departements[c] for c in sorted(v.departements, key=departement_order)},
+          lambda f: f.departements, short="d", help="Code INSEE de département.",
+          placeholder="Choisir un département", stats_title="Départements", stats_present_only=True),
+    Facet("region", "regions", "Régions", lambda v: v.regions, lambda f: f.regions,
+          help="Code INSEE de région.", placeholder="Choisir une région"),
+    Facet("statut", "statuts", "Statut", lambda v: v.statuts, lambda f: _one(f.statut), help="Statut.",
+          placeholder="Choisir un statut", stats_title="Statut"),
+    Facet("dispositif", "dispositifs", "Dispositifs nationaux", lambda v: v.dispositifs,
+          lambda f: f.dispositifs, help="Dispositif national.", placeholder="Choisir un dispositif"),
+    Facet("population_tranche", None, "Population",
+          lambda v: {t["slug"]: t["label"] for t in v.population_tranches},
+          lambda f: _one(f.population_tranche), widget="none"),
+    Facet("debut_annee", None, "Année de début", lambda v: {}, lambda f: _one(str(f.debut_annee)),
+          widget="none"),
+)
+RANGES: tuple[Range, ...] = (
+    Range("debut", "debut_annee", "Année de début", "Année de début minimale.", "Année de début maximale."),
+)
+
+
+class Registry:
+    """A set of facets and ranges, and everything derived from them."""
+
+    def __init__(self, facets: tuple[Facet, ...] = FACETS, ranges: tuple[Range, ...] = RANGES,
+                 vocabulary: Callable[[], Vocab] = vocab):
+        self.facets = tuple(facets)
+        self.ranges = tuple(ranges)
+        self.vocab = vocabulary
+        self.by_name = {f.name: f for f in self.facets}
+
+    def __getitem__(self, name: str) -> Facet:
+        return self.by_name[name]
+
+    # -- declarations ---------------------------------------------------------------------------
+
+    @property
+    def filtering(self) -> tuple[Facet, ...]:
+        """The facets a ``Filters`` field selects on, in display order."""
+        return tuple(f for f in self.facets if f.field)
+
+    def by_field(self, name: str) -> Facet | None:
+        return next((f for f in self.filtering if f.field == name), None)
+
+    def range_fields(self) -> list[str]:
+        return [name for r in self.ranges for name in r.fields]
+
+    @cached_property
+    def filters(self) -> type:
+        """The ``Filters`` dataclass of this registry (:func:`kb.filters.filters_class`)."""
+        from kb.filters import filters_class
+
+        return filters_class(self)
+
+    # -- values and labels ------------------------------------------------------------------------
+
+    def values(self, facet: Facet) -> dict[str, str]:
+        return dict(facet.values(self.vocab()))
+
+    def accepted(self, facet: Facet) -> dict[str, str]:
+        """The values a filter on ``facet`` accepts: its own, and its parent's when it rolls up."""
+        own = self.values(facet)
+        if facet.accepts_parent and facet.parent:
+            return {**self.values(self.by_name[facet.parent[0]]), **own}
+        return own
+
+    def options(self, facet: Facet) -> list[tuple[str, int]]:
+        """(value, indent) in widget order: a rolled-up facet lists each parent value, then its
+        children indented."""
+        if not (facet.accepts_parent and facet.parent):
+            return [(value, 0) for value in self.values(facet)]
+        parent_name, parent_of = facet.parent
+        children = parent_of(self.vocab())
+        out = []
+        for parent in self.values(self.by_name[parent_name]):
+            out.append((parent, 0))
+            out += [(child, 1) for child in self.values(facet) if children.get(child) == parent]
+        return out
+
+    def groups(self, facet: Facet) -> dict[str, list[str]]:
+        """Parent value → this facet's values under it (for ``grouped`` widgets and stats)."""
+        parent_name, parent_of = facet.parent
+        children = parent_of(self.vocab())
+        return {parent: [c for c in self.values(facet) if children.get(c) == parent]
+                for parent in self.values(self.by_name[parent_name])}
+
+    def label(self, name: str, value) -> str:
+        """The French label of a facet value; the value itself when unknown."""
+        facet = self.by_name.get(name)
+        if facet is None or value is None:
+            return "" if value is None else str(value)
+        return self.values(facet).get(value, str(value))
+
+    def counts_of(self, facet: Facet, counts: Mapping[str, Mapping[str, int]]) -> dict[str, int]:
+        """The count of each value a filter on ``facet`` accepts, from catalog facet counts."""
+        out = dict(counts.get(facet.name, {}))
+        if facet.accepts_parent and facet.parent:
+            out.update(counts.get(facet.parent[0], {}))
+        return out
+
+    def matches(self, facet: Facet) -> tuple[str, ...]:
+        """The catalog facets whose values a filter on ``facet`` is looked up in."""
+        if facet.accepts_parent and facet.parent:
+            return (facet.name, facet.parent[0])
+        return (facet.name,)
+
+    # -- catalog rows --------------------------------------------------------------------------------
+
+    def rows(self, fiche_id: int, fiche: "Fiche") -> list[dict]:
+        """The ``facets`` table rows of a fiche."""
+        return [{"fiche_id": fiche_id, "facet": facet.name, "value": value}
+                for facet in self.facets for value in facet.of_fiche(fiche) if value]
+
+    # -- URL state -----------------------------------------------------------------------------------
+
+    def from_params(self, params: Mapping[str, list[str]]):
+        """The filters described by URL parameters, and a French message for each dropped value
+        (a typo in a shared link must not make the page fail)."""
+        values, dropped = {}, []
+        for facet in self.filtering:
+            accepted = self.accepted(facet)
+            kept = []
+            for value in params.get(facet.param, []) or []:
+                value = str(value).strip()
+                if not value:
+                    continue
+                if value in accepted:
+                    if value not in kept:
+                        kept.append(value)
+                else:
+                    dropped.append(f"« {value} » n'est pas une valeur du filtre « {facet.param} »: ignorée.")
+            values[facet.field] = kept
+        return self.filters(**values), dropped
+
+    def to_params(self, filters) -> dict[str, list[str]]:
+        """URL parameters of filters; empty ones are left out, so the URL stays short."""
+        return {facet.param: list(getattr(filters, facet.field)) for facet in self.filtering
+                if getattr(filters, facet.field)}
+
+    # -- CLI -------------------------------------------------------------------------------------------
+
+    def click_options(self, function):
+        """Decorate a click command with one option per filter."""
+        import click
+
+        options = []
+        for facet in self.filtering:
+            names = [f"--{facet.param.replace('_', '-')}"] + ([f"-{facet.short}"] if facet.short else [])
+            options.append(click.option(*names, facet.field, multiple=True, help=facet.help))
+        for r in self.ranges:
+            options.append(click.option(f"--{r.name}-min", r.fields[0], type=int, help=r.help_min))
+            options.append(click.option(f"--{r.name}-max", r.fields[1], type=int, help=r.help_max))
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    def filters_from_cli(self, kwargs: dict):
+        """Pop the filter options from a command's arguments."""
+        values = {f.field: list(kwargs.pop(f.field, ()) or ()) for f in self.filtering}
+        values.update({name: kwargs.pop(name, None) for name in self.range_fields()})
+        return self.filters(**values)
+
+    # -- text ---------------------------------------------------------------------------------------
+
+    def describe(self, filters) -> str:
+        """« Publics : Seniors, Jeunes · Statut : En cours »."""
+        parts = []
+        for facet in self.filtering:
+            selected = getattr(filters, facet.field)
+            if selected:
+                labels = self.accepted(facet)
+                parts.append(f"{facet.label} : {', '.join(labels.get(x, x) for x in selected)}")
+        for r in self.ranges:
+            low, high = (getattr(filters, name) for name in r.fields)
+            if low is not None or high is not None:
+                span = f"{low if low is not None else '…'}–{high if high is not None else '…'}"
+                parts.append(f"{r.label} : {span}")
+        return " · ".join(parts)
+
+
+REGISTRY = Registry()
+
+
+def facet_label(name: str, value) -> str:
+    """The French label of a value of a facet of :data:`REGISTRY`."""
+    return REGISTRY.label(name, value)
