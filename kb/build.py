@@ -27,8 +27,8 @@ from filelock import FileLock, Timeout
 
 from kb import catalog as cat
 from kb.bank import BankEntry, duplicate_problems, find_fiche_files
+from kb.catalog_writer import SCHEMA_VERSION, CatalogWriter
 from kb.chunking import chunk_fiche
-from kb.facets import REGISTRY
 from kb.fiche import Fiche, parse_file
 from kb.problems import ERROR, Problem
 from kb.settings import Settings
@@ -225,18 +225,20 @@ class _Builder:
         if full:
             tmp_path = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
             target = cat.connect(tmp_path)
-            cat.create_schema(target)
+        writer = CatalogWriter(target)  # the one writer of the catalog's tables
+        if full:
+            writer.create_schema()
         self.log("Écriture de l'index…")
         try:
             with target.atomic():
-                removed_chunks = self.delete(target, removed_ids)
-                added_fiches = self.insert(target, inserts, vectors)
-                self.write_problems(target, problems, hashes, excluded)
+                removed_chunks = writer.delete_fiches(removed_ids)
+                added_fiches = self.insert(writer, inserts, vectors)
+                self.write_problems(writer, problems, hashes, excluded)
                 if full or self.report.changed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
                     changes = None if full else (removed_chunks, self.chunks_of(target, added_fiches))
-                    self.write_vector_index(target, changes)
-                self.write_meta(target)
+                    self.write_vector_index(writer, changes)
+                self.write_meta(writer)
             self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
             if full:
                 target.conn.close()
@@ -325,29 +327,13 @@ class _Builder:
 
     # -- writing -------------------------------------------------------------------------------
 
-    @staticmethod
-    def delete(db, ids: list[int]) -> list[int]:
-        """Delete fiches and what hangs on them; returns the ids of their chunks."""
-        removed_chunks: list[int] = []
-        for start in range(0, len(ids), 500):
-            part = ids[start:start + 500]
-            marks = ",".join("?" * len(part))
-            removed_chunks += [r[0] for r in db.execute(f"SELECT id FROM chunks WHERE fiche_id IN ({marks})", part)]
-            for table in ("facets", "chunks"):
-                db.execute(f"DELETE FROM {table} WHERE fiche_id IN ({marks})", part)
-            db.execute(f"DELETE FROM fiches WHERE id IN ({marks})", part)
-        return removed_chunks
-
-    def insert(self, db, inserts: list[tuple[Fiche, str]], vectors: dict) -> list[int]:
+    def insert(self, writer: CatalogWriter, inserts: list[tuple[Fiche, str]], vectors: dict) -> list[int]:
         """Insert fiches, their facets and chunks; returns the ids of the new fiches."""
         fiche_ids: list[int] = []
         for fiche, digest in inserts:
-            fiche_id = db["fiches"].insert(cat.fiche_record(fiche, digest)).last_pk
+            fiche_id = writer.put_fiche(fiche, digest)
             fiche_ids.append(fiche_id)
-            db["facets"].insert_all(REGISTRY.rows(fiche_id, fiche))
-            db["chunks"].insert_all({"fiche_id": fiche_id, "ord": chunk.ord, "section": chunk.section,
-                                     "text": chunk.text, "hash": h, "vector": blob}
-                                    for chunk, h, blob in vectors[fiche.slug])
+            writer.put_chunks(fiche_id, vectors[fiche.slug])
         return fiche_ids
 
     @staticmethod
@@ -356,31 +342,29 @@ class _Builder:
                                          [cat.id_list(fiche_ids)])]
 
     @staticmethod
-    def write_problems(db, problems: list[Problem], hashes: dict[str, str], bank_wide: set[str]) -> None:
+    def write_problems(writer: CatalogWriter, problems: list[Problem], hashes: dict[str, str],
+                       bank_wide: set[str]) -> None:
         """Problems of invalid files; the file's hash lets the next build skip re-parsing it,
         except for files with bank-wide problems (duplicates), which depend on other files."""
-        db.execute("DELETE FROM problems")
         invalid = {p.path for p in problems if p.severity == ERROR}
-        db["problems"].insert_all(
-            {"path": p.path, "hash": "" if p.path in bank_wide else hashes.get(p.path, ""), "line": p.line,
-             "severity": p.severity, "message": p.message}
-            for p in problems if p.path in invalid)
+        writer.replace_problems((p, "" if p.path in bank_wide else hashes.get(p.path, ""))
+                                for p in problems if p.path in invalid)
 
-    def write_vector_index(self, db, changes: tuple[list[int], list[int]] | None) -> None:
+    def write_vector_index(self, writer: CatalogWriter, changes: tuple[list[int], list[int]] | None) -> None:
         from kb.index import FLAT, choose_kind, write_index
 
-        chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        chunks = writer.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         exact_max = self.settings.exact_max_chunks
         approximate = choose_kind(chunks, exact_max) != FLAT
         if approximate:
             self.log(f"Index approché ({chunks} passages)…")
-        info = write_index(db, self.embedder.dimension if approximate else None, exact_max, self.settings.nprobe,
-                           changes)
-        db["meta"].upsert({"key": "vector_index", "value": json.dumps(info)}, pk="key")
+        info = write_index(writer, self.embedder.dimension if approximate else None, exact_max,
+                           self.settings.nprobe, changes)
+        writer.set_meta({"vector_index": json.dumps(info)})
 
-    def write_meta(self, db) -> None:
+    def write_meta(self, writer: CatalogWriter) -> None:
         meta = {
-            "schema_version": cat.SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION,
             "vocab": vocab().digest,
             "model_key": self.embedder.key,
             "build_id": uuid.uuid4().hex,
@@ -390,4 +374,4 @@ class _Builder:
         if self.report.chunks_encoded or self.report.full:
             # describing the model loads it: only when it was (or must be) used anyway
             meta["model"] = json.dumps(self.embedder.describe(), ensure_ascii=False)
-        db["meta"].upsert_all(({"key": k, "value": v} for k, v in meta.items()), pk="key")
+        writer.set_meta(meta)

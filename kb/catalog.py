@@ -1,13 +1,16 @@
 """The SQLite catalog (through sqlite-utils): the one source of truth that search and the
-application read.
+application read. This module reads it; its schema and every write belong to
+:mod:`kb.catalog_writer`, through which the builder and the vector index write.
 
 Tables:
 - ``fiches``: one row per valid fiche, every field (lists and mappings as JSON), plus the
   analyzed text (French terms) that feeds the FTS5 index ``fiches_fts``;
 - ``facets``: (fiche_id, facet, value) rows, so multi-valued facets are plain SQL;
 - ``chunks``: the parts of each fiche that are embedded, with their vectors (float32 blobs);
+- ``vector_blob``: the serialised approximate (IVF) vector index, one row, when the bank is
+  too large for exact search (see :mod:`kb.index`);
 - ``problems``: the invalid files of the last build and their problems;
-- ``meta``: schema version, vocabulary digest, model, build counter.
+- ``meta``: schema version, vocabulary digest, model, build id and date, vector index kind.
 """
 
 from __future__ import annotations
@@ -19,16 +22,12 @@ from pathlib import Path
 
 import sqlite_utils
 
+from kb.catalog_writer import FTS_COLUMNS, JSON_FIELDS, SCHEMA_VERSION
 from kb.fiche import Fiche
 from kb.filters import Filters
-from kb.textnorm import analyze
 
-SCHEMA_VERSION = "5"
-FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 # bm25 weights of the FTS columns, in FTS_COLUMNS order: the title says most about a fiche
 FTS_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
-JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "financements",
-               "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
 
 
 class CatalogError(Exception):
@@ -147,63 +146,13 @@ def _quick_check(db: sqlite_utils.Database, path: Path) -> None:
         _CHECKED[str(path)] = identity
 
 
-def create_schema(db: sqlite_utils.Database) -> None:
-    db["meta"].create({"key": str, "value": str}, pk="key")
-    db["fiches"].create({
-        "id": int, "slug": str, "path": str, "hash": str, "titre": str, "titre_line": int, "resume": str,
-        "porteur": str, "debut": str, "debut_annee": int, "statut": str, "mise_a_jour": str,
-        "territoire_nom": str, "type": str, "densite": str, "densite_niveau": str, "population": int,
-        "population_tranche": str, "budget_eur": float, "licence": str, "word_count": int, "body": str,
-        **{name: str for name in JSON_FIELDS},
-        **{name: str for name in FTS_COLUMNS},
-    }, pk="id", not_null={"slug", "titre", "path", "hash"})
-    db["fiches"].create_index(["slug"], unique=True)
-    db["fiches"].create_index(["path"])
-    db["fiches"].enable_fts(FTS_COLUMNS, tokenize="unicode61 remove_diacritics 2", create_triggers=True)
-    db["facets"].create({"fiche_id": int, "facet": str, "value": str},
-                        foreign_keys=[("fiche_id", "fiches", "id")])
-    db["facets"].create_index(["facet", "value"])
-    db["facets"].create_index(["fiche_id", "facet", "value"])  # covers facet counts of a result set
-    db["chunks"].create({"id": int, "fiche_id": int, "ord": int, "section": str, "text": str,
-                         "hash": str, "vector": bytes}, pk="id", foreign_keys=[("fiche_id", "fiches", "id")])
-    db["chunks"].create_index(["fiche_id"])
-    db["chunks"].create_index(["hash"])
-    db["vector_blob"].create({"id": int, "data": bytes}, pk="id")
-    db["problems"].create({"path": str, "hash": str, "line": int, "severity": str, "message": str})
-    db["meta"].insert({"key": "schema_version", "value": SCHEMA_VERSION})
-
-
-def fiche_record(fiche: Fiche, file_hash: str) -> dict:
-    sections = [[s.title, s.text] for s in fiche.sections]
-    body_text = "\n".join(f"{title}\n{text}" for title, text in sections)
-    record = {
-        "slug": fiche.slug, "path": fiche.path, "hash": file_hash, "titre": fiche.titre,
-        "titre_line": fiche.titre_line, "resume": fiche.resume, "porteur": fiche.porteur,
-        "debut": fiche.debut, "debut_annee": fiche.debut_annee, "statut": fiche.statut,
-        "mise_a_jour": fiche.mise_a_jour, "territoire_nom": fiche.territoire.get("nom"),
-        "type": fiche.territoire.get("type"), "densite": fiche.densite, "densite_niveau": fiche.densite_niveau,
-        "population": fiche.territoire.get("population"), "population_tranche": fiche.population_tranche,
-        "budget_eur": fiche.budget_eur, "licence": fiche.licence, "word_count": len(body_text.split()),
-        "body": fiche.body,
-        "titre_terms": " ".join(analyze(fiche.titre)),
-        "resume_terms": " ".join(analyze(fiche.resume)),
-        "mots_cles_terms": " ".join(analyze(" ; ".join(fiche.mots_cles + fiche.dispositifs))),
-        "body_terms": " ".join(analyze(body_text)),
-    }
-    values = {"sections": sections, "axes": fiche.axes, "regions": fiche.regions}
-    for name in JSON_FIELDS:
-        value = values[name] if name in values else getattr(fiche, name)
-        record[name] = json.dumps(value, ensure_ascii=False, default=str)
-    return record
-
-
 TERRITOIRE_COLUMNS = {"nom": "territoire_nom", "type": "type", "departements": "departements",
                       "population": "population", "densite": "densite"}
 
 
 def fiche_from_row(row: dict) -> Fiche:
     """The :class:`~kb.model.Fiche` of a decoded catalog row (:func:`row_to_dict`): the inverse
-    of :func:`fiche_record`."""
+    of :func:`kb.catalog_writer.fiche_record`."""
     territoire = {key: row[column] for key, column in TERRITOIRE_COLUMNS.items() if row.get(column) is not None}
     return Fiche.from_dict({**row, "territoire": territoire})
 

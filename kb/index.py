@@ -87,19 +87,21 @@ def update_ivf(db, index, removed_chunks: list[int], added_chunks: list[int]) ->
                            np.array([r[0] for r in rows], dtype="int64"))
 
 
-def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
+def write_index(writer, dimension: int | None, exact_max: int, nprobe: int,
                 changes: tuple[list[int], list[int]] | None = None) -> dict:
     """Choose the index kind for the catalog's chunks and store the approximate index when it
-    is one. ``changes`` (removed chunk ids, added chunk ids) of an incremental build update the
-    stored index in place of training it again, while the chunk count stays within
-    ``RETRAIN_DRIFT`` of the count it was trained on. Returns ``meta.vector_index``."""
+    is one, through ``writer`` (a :class:`kb.catalog_writer.CatalogWriter`). ``changes``
+    (removed chunk ids, added chunk ids) of an incremental build update the stored index in
+    place of training it again, while the chunk count stays within ``RETRAIN_DRIFT`` of the
+    count it was trained on. Returns ``meta.vector_index``."""
     import faiss
 
+    db = writer.db
     chunks = db.execute("SELECT count(*) FROM chunks").fetchone()[0]
     kind = choose_kind(chunks, exact_max)
     info = {"kind": kind, "chunks": chunks}
     if kind != IVF:
-        db.execute("DELETE FROM vector_blob")
+        writer.replace_vector_blob(None)
         return info
     row = db.execute("SELECT value FROM meta WHERE key = 'vector_index'").fetchone()
     previous = json.loads(row[0]) if row else {}
@@ -116,8 +118,7 @@ def write_index(db, dimension: int | None, exact_max: int, nprobe: int,
     if index is None:
         index, nlist = train_ivf(db, dimension, chunks)
         info.update({"nlist": nlist, "trained_on": chunks})
-    db.execute("DELETE FROM vector_blob")
-    db.execute("INSERT INTO vector_blob (id, data) VALUES (1, ?)", [memoryview(faiss.serialize_index(index))])
+    writer.replace_vector_blob(faiss.serialize_index(index))
     info["nprobe"] = nprobe
     return info
 
