@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.first_query
 
-Starts ``streamlit run ui/app.py`` on a free localhost port over the bundled bank's index
+Starts ``streamlit run kb/webapp/app.py`` on a free localhost port over the bundled bank's index
 (``index/``, built first if missing), opens the search page as a visitor would, then types a
 first query and measures until its first result card is shown. Prints the three durations:
 server start → health check answering, page open → search box ready (the engine and the
@@ -50,7 +50,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "kb", "build", "-q"], cwd=ROOT, env=env, check=True)
     port = free_port()
     start = time.perf_counter()
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "ui/app.py", "--server.port", str(port),
+    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "kb/webapp/app.py", "--server.port", str(port),
                                "--server.address", "127.0.0.1", "--server.headless", "true",
                                "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -3,7 +3,7 @@
     .venv/bin/python -m bench.load --users 20 --seconds 60                  # Streamlit protocol
     .venv/bin/python -m bench.load --users 20 --seconds 60 --driver browser # one Chromium page each
 
-Run from the repository root, it starts ``streamlit run ui/app.py`` on a free port of
+Run from the repository root, it starts ``streamlit run kb/webapp/app.py`` on a free port of
 127.0.0.1 over the bundled bank (its index in ``index/``, built first with ``kb build`` when
 missing), runs the load, prints a JSON summary and a Markdown table, and always stops the
 application; it exits with 1 after an error (tests/test_load.py runs it so and checks its JSON

@@ -263,9 +263,9 @@ def _print_hits(hits, color: bool) -> None:
 
     for rank, hit in enumerate(hits, 1):
         f = hit.fiche
-        where = f"{f['territoire_nom']} — {facet_label('type', f['type'])}, {', '.join(f['departements'])}"
+        where = f"{f.territoire['nom']} — {facet_label('type', f.territoire['type'])}, {', '.join(f.departements)}"
         click.echo(f"{rank:>2}. {click.style(hit.titre, bold=True) if color else hit.titre}  [{hit.slug}]")
-        click.echo(f"    {where} · {facet_label('statut', f['statut'])} · score {hit.score:.4f}")
+        click.echo(f"    {where} · {facet_label('statut', f.statut)} · score {hit.score:.4f}")
         section = f"{hit.snippet_section}: " if hit.snippet_section else ""
         click.echo(f"    {section}{to_terminal(hit.snippet, hit.highlights, color)}\n")
 
@@ -290,7 +290,7 @@ def similar(ctx: click.Context, slug: str, limit: int, as_json: bool, **kwargs) 
         click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False, indent=2))
         return
     for rank, hit in enumerate(hits, 1):
-        click.echo(f"{rank:>2}. {hit.titre}  [{hit.slug}]  ({hit.fiche['territoire_nom']})")
+        click.echo(f"{rank:>2}. {hit.titre}  [{hit.slug}]  ({hit.fiche.territoire['nom']})")
 
 
 # ----------------------------------------------------------------------------- eval
@@ -414,7 +414,6 @@ def _tune(settings, engine, queries, offtopic, label, as_json: bool) -> None:
 def serve(ctx: click.Context, port: int, host: str) -> None:
     """Lance l'application Streamlit (construit l'index s'il manque ou n'est plus à jour)."""
     import os
-    import subprocess
 
     from kb.build import BuildError, build as run_build
     from kb.catalog import CORRUPTION_ERRORS, CatalogError
@@ -428,12 +427,15 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
     except CORRUPTION_ERRORS as exc:
         raise click.ClickException(_build_failed(settings, exc)) from exc
     click.echo(f"Index à jour: {report.fiches} fiche(s).", err=True)
-    app = Path(__file__).resolve().parent.parent / "ui" / "app.py"
+    app = Path(__file__).resolve().parent / "webapp" / "app.py"
     env = {**os.environ, "KB_ROOT": str(settings.root), "KB_INDEX_DIR": str(settings.index_path)}
     command = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
                "--server.address", host, "--browser.gatherUsageStats", "false", "--server.headless", "true"]
     click.echo(f"Application: http://{'localhost' if host == '127.0.0.1' else host}:{port}", err=True)
-    sys.exit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Streamlit replaces this process: a SIGTERM (systemd, a container runtime) reaches it directly
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -22,8 +22,9 @@ from pathlib import Path
 
 from kb.catalog import Catalog, CatalogError
 from kb.fiche import Fiche, Section
+from kb.fusion import agreeing_weight, rank_counted_first, weighted_rrf
 from kb.relevance import Cutoff
-from kb.search import Engine, agreeing_weight, rank_counted_first, weighted_rrf
+from kb.search import Engine
 from kb.settings import Settings
 
 K = 10

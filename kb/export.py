@@ -15,6 +15,7 @@ import re
 from typing import Iterable
 
 from kb.facets import facet_label
+from kb.model import Fiche
 from kb.vocab import vocab
 
 COLUMNS = (
@@ -68,48 +69,48 @@ def _cell(value) -> str:
     return text
 
 
-def export_row(fiche: dict, fiche_url: str = "") -> dict[str, str]:
-    """One CSV row (column name → text) from a catalog fiche (``Engine.get`` / ``Hit.fiche``)."""
+def export_row(fiche: Fiche, fiche_url: str = "") -> dict[str, str]:
+    """One CSV row (column name → text) from a fiche (``Bank.get`` / ``Hit.fiche``)."""
     v = vocab()
 
     def labels(facet: str, values) -> str:
         return SEPARATOR.join(facet_label(facet, x) for x in values or [])
 
-    contact = fiche.get("contact") or {}
-    departements = fiche.get("departements") or []
+    contact = fiche.contact or {}
+    territoire = fiche.territoire
     row = {
-        "slug": fiche.get("slug"),
-        "titre": fiche.get("titre"),
-        "resume": fiche.get("resume"),
-        "territoire": fiche.get("territoire_nom"),
-        "type": facet_label("type", fiche.get("type") or ""),
-        "densite": facet_label("densite", fiche["densite"]) if fiche.get("densite") else "",
-        "departements": SEPARATOR.join(f"{v.departements.get(d, d)} ({d})" for d in departements),
-        "regions": labels("region", fiche.get("regions")),
-        "population": fiche.get("population"),
-        "porteur": fiche.get("porteur"),
-        "partenaires": SEPARATOR.join(fiche.get("partenaires") or []),
-        "thematiques": labels("thematique", fiche.get("thematiques")),
-        "publics": labels("public", fiche.get("publics")),
-        "dispositifs": labels("dispositif", fiche.get("dispositifs")),
-        "statut": facet_label("statut", fiche.get("statut") or ""),
-        "debut": fiche.get("debut"),
-        "mise_a_jour": fiche.get("mise_a_jour"),
-        "budget_eur": fiche.get("budget_eur"),
-        "financements": SEPARATOR.join(fiche.get("financements") or []),
+        "slug": fiche.slug,
+        "titre": fiche.titre,
+        "resume": fiche.resume,
+        "territoire": territoire.get("nom"),
+        "type": facet_label("type", territoire.get("type") or ""),
+        "densite": facet_label("densite", fiche.densite) if fiche.densite else "",
+        "departements": SEPARATOR.join(f"{v.departements.get(d, d)} ({d})" for d in fiche.departements),
+        "regions": labels("region", fiche.regions),
+        "population": territoire.get("population"),
+        "porteur": fiche.porteur,
+        "partenaires": SEPARATOR.join(fiche.partenaires or []),
+        "thematiques": labels("thematique", fiche.thematiques),
+        "publics": labels("public", fiche.publics),
+        "dispositifs": labels("dispositif", fiche.dispositifs),
+        "statut": facet_label("statut", fiche.statut or ""),
+        "debut": fiche.debut,
+        "mise_a_jour": fiche.mise_a_jour,
+        "budget_eur": fiche.budget_eur,
+        "financements": SEPARATOR.join(fiche.financements or []),
         "contact_fonction": contact.get("fonction"),
         "contact_site": contact.get("site"),
-        "liens": SEPARATOR.join(f"{link.get('titre')} <{link.get('url')}>" for link in fiche.get("liens") or []),
-        "mots_cles": SEPARATOR.join(fiche.get("mots_cles") or []),
-        "licence": fiche.get("licence"),
+        "liens": SEPARATOR.join(f"{link.get('titre')} <{link.get('url')}>" for link in fiche.liens or []),
+        "mots_cles": SEPARATOR.join(fiche.mots_cles or []),
+        "licence": fiche.licence,
         "url": fiche_url,
     }
     return {name: _cell(row[name]) for name, _ in COLUMNS}
 
 
-def export_rows(fiches: Iterable[dict], fiche_url=None) -> list[dict[str, str]]:
+def export_rows(fiches: Iterable[Fiche], fiche_url=None) -> list[dict[str, str]]:
     """Rows for many fiches; ``fiche_url(slug)`` gives the address of each fiche's page."""
-    return [export_row(f, fiche_url(f.get("slug")) if fiche_url else "") for f in fiches]
+    return [export_row(f, fiche_url(f.slug) if fiche_url else "") for f in fiches]
 
 
 def to_csv(rows: list[dict[str, str]], delimiter: str = ";") -> bytes:

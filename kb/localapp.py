@@ -1,8 +1,7 @@
 """The Streamlit application of this repository in a subprocess, on a free port of 127.0.0.1,
 for the tests that drive it (tests/) and the load benchmark (bench/load.py).
 
-``ui/app.py`` is looked up beside the ``kb`` package, as ``kb serve`` does: this works from a
-checkout of the repository (the application is not part of the installed package). Chromium is
+The application is ``kb/webapp/app.py``, part of the package, as ``kb serve`` runs it. Chromium is
 Debian's, started headless with the options below by the browser tests and the benchmark.
 """
 
@@ -42,7 +41,8 @@ def free_port() -> int:
 
 
 def app_command(port: int) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(ROOT / "ui" / "app.py"), "--server.port", str(port),
+    app = Path(__file__).resolve().parent / "webapp" / "app.py"
+    return [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
             "--server.fileWatcherType", "none"]
 
@@ -50,7 +50,7 @@ def app_command(port: int) -> list[str]:
 @contextlib.contextmanager
 def running_app(index_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None,
                 start_timeout: float = START_TIMEOUT) -> Iterator[App]:
-    """``streamlit run ui/app.py`` on a free port of 127.0.0.1 over the bank of this repository
+    """``streamlit run kb/webapp/app.py`` on a free port of 127.0.0.1 over the bank of this repository
     and the index in ``index_dir``; yields the :class:`App` once the server answers its health
     check. The server is always stopped on exit (terminate, then kill)."""
     port = free_port()

@@ -29,7 +29,7 @@ def filter_counts(engine, query: str, filters: Filters, results=None,
                   mode: str = "hybrid") -> dict[str, dict[str, int]]:
     """Facet → value → number of fiches, as a filter panel shows them (see the module doc).
 
-    ``results``: the current :class:`kb.search.Results`, to reuse its facet counts (and its
+    ``results``: the current :class:`kb.results.Results`, to reuse its facet counts (and its
     query, which is the corrected one when the engine corrected the spelling)."""
     if results is None:
         counts = engine.facets(filters, query, mode)

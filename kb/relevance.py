@@ -17,7 +17,7 @@ A fiche is counted when it matches the words well enough::
     and similarity >= dense_min
 
 or when its meaning is very close: ``similarity >= dense_floor``; without any word in common,
-only if the dense ranking agrees with the words on this query (kb.search.agreeing_weight).
+only if the dense ranking agrees with the words on this query (kb.fusion.agreeing_weight).
 The thresholds are settings (``kb.toml``, with bounds) fitted by ``kb eval --tune`` on judged
 queries and off-topic questions with held-out folds (README, « Ce que veut dire “répond à
 votre besoin” »). Without a query vector (lexical mode) the two similarity tests are skipped.

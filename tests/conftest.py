@@ -118,7 +118,7 @@ def bundled_engine(bundled_settings):
 
 @pytest.fixture(scope="module")
 def app_server(bundled_settings, tmp_path_factory):
-    """``streamlit run ui/app.py`` on a free local port, on the session's bundled index; one
+    """``streamlit run kb/webapp/app.py`` on a free local port, on the session's bundled index; one
     server per test module. Yields a ``kb.localapp.App`` (url, process, log)."""
     from kb.localapp import AppStartError, running_app
 

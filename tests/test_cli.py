@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 import kb.embed
-from conftest import ROOT, VALID, FakeEmbedder, variant
+from conftest import ROOT, FakeEmbedder, variant
 from kb.cli import main
 
 

@@ -3,25 +3,27 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import re
 
 import pytest
 
 from kb.export import COLUMNS, export_row, export_rows, redact, to_csv
+from kb.model import Fiche
 
-FICHE = {
-    "slug": "bus-numerique", "titre": "Un bus numérique", "territoire_nom": "CC du Val",
-    "type": "communaute-de-communes", "densite": "rural-disperse", "departements": ["26", "2A"],
-    "regions": ["84", "94"], "population": 18500, "porteur": "Service social",
-    "partenaires": ["CAF", "France Services"], "thematiques": ["aide-demarches"], "publics": ["seniors"],
-    "dispositifs": ["france-services"], "statut": "en-cours", "debut": "2022-03", "mise_a_jour": "2026-09-15",
-    "budget_eur": 140000.0, "financements": ["DSIL"], "mots_cles": ["bus"], "licence": "etalab-2.0",
-    "resume": "Écrivez à jean.dupont@mairie.example ou appelez le 04 75 00 00 00 (ou +33 4 75 11 22 33).",
-    "contact": {"nom": "Jean Dupont", "fonction": "Chef de projet", "email": "jean.dupont@mairie.example",
-                "telephone": "04 75 00 00 00", "site": "https://val.example"},
-    "liens": [{"titre": "Bilan", "url": "https://val.example/bilan.pdf"}],
-}
+FICHE = Fiche(
+    slug="bus-numerique", path="practices/bus-numerique.md", titre="Un bus numérique",
+    territoire={"nom": "CC du Val", "type": "communaute-de-communes", "densite": "rural-disperse",
+                "departements": ["26", "2A"], "population": 18500},
+    porteur="Service social", partenaires=["CAF", "France Services"], thematiques=["aide-demarches"],
+    publics=["seniors"], dispositifs=["france-services"], statut="en-cours", debut="2022-03",
+    mise_a_jour="2026-09-15", budget_eur=140000.0, financements=["DSIL"], mots_cles=["bus"], licence="etalab-2.0",
+    resume="Écrivez à jean.dupont@mairie.example ou appelez le 04 75 00 00 00 (ou +33 4 75 11 22 33).",
+    contact={"nom": "Jean Dupont", "fonction": "Chef de projet", "email": "jean.dupont@mairie.example",
+             "telephone": "04 75 00 00 00", "site": "https://val.example"},
+    liens=[{"titre": "Bilan", "url": "https://val.example/bilan.pdf"}], body="", sections=[],
+)
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 PHONE = re.compile(r"(?:\+33|\b0)\s?[1-9](?:[\s.-]?\d{2}){4}")
 
@@ -50,12 +52,12 @@ def test_redact_keeps_ordinary_numbers():
 
 
 def test_cells_that_a_spreadsheet_would_evaluate_are_neutralised():
-    row = export_row({**FICHE, "titre": "=HYPERLINK(\"http://x\")", "porteur": "@SUM(A1)"})
+    row = export_row(dataclasses.replace(FICHE, titre="=HYPERLINK(\"http://x\")", porteur="@SUM(A1)"))
     assert row["titre"].startswith("'=") and row["porteur"].startswith("'@")
 
 
 def test_csv_is_utf8_with_bom_semicolons_and_french_headers():
-    data = to_csv(export_rows([FICHE, {**FICHE, "slug": "autre", "titre": "Autre; avec \"guillemets\""}]))
+    data = to_csv(export_rows([FICHE, dataclasses.replace(FICHE, slug="autre", titre="Autre; avec \"guillemets\"")]))
     assert data.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
     assert rows[0] == [title for _, title in COLUMNS]
@@ -69,5 +71,5 @@ def test_exporting_the_whole_bundled_bank_leaks_no_email_or_phone(bundled_engine
     data = to_csv(export_rows([h.fiche for h in everything.hits], lambda slug: f"fiche?slug={slug}"))
     cells = [cell for row in csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";") for cell in row]
     assert not [c for c in cells if EMAIL.search(c) or PHONE.search(c)]
-    emails = [h.fiche["contact"].get("email") for h in everything.hits if h.fiche.get("contact")]
+    emails = [h.fiche.contact.get("email") for h in everything.hits if h.fiche.contact]
     assert any(emails)  # the bank has contact e-mails: the export really dropped them

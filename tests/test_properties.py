@@ -13,6 +13,7 @@ from kb.catalog import Catalog, fiche_from_row
 from kb.facets import REGISTRY
 from kb.filters import Filters
 from kb.fiche import parse_bytes
+from kb.model import Fiche
 from kb.problems import ERROR, WARNING
 from kb.search import MODES, Engine
 from kb.vocab import vocab
@@ -143,9 +144,9 @@ def engine(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def all_fiches(engine) -> dict[str, dict]:
+def all_fiches(engine) -> dict[str, Fiche]:
     catalog = engine.catalog
-    return {f["slug"]: f for f in catalog.fiches(catalog.ids()).values()}
+    return {row["slug"]: fiche_from_row(row) for row in catalog.fiches(catalog.ids()).values()}
 
 
 V = vocab()
@@ -180,18 +181,17 @@ queries = st.one_of(
 )
 
 
-def satisfies(fiche: dict, filters: Filters) -> bool:
+def satisfies(fiche: Fiche, filters: Filters) -> bool:
     """Whether a fiche passes the filters, computed from its fields through the registry's
     readers (not through Filters.sql)."""
-    model = fiche_from_row(fiche)
     for facet in REGISTRY.filtering:
         selected = getattr(filters, facet.field)
-        has = {v for name in REGISTRY.matches(facet) for v in REGISTRY[name].of_fiche(model)}
+        has = {v for name in REGISTRY.matches(facet) for v in REGISTRY[name].of_fiche(fiche)}
         if selected and not set(selected) & has:
             return False
     for r in REGISTRY.ranges:
         low, high = (getattr(filters, name) for name in r.fields)
-        value = fiche[r.column]
+        value = getattr(fiche, r.column)
         if (low is not None and value < low) or (high is not None and value > high):
             return False
     return True

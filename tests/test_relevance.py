@@ -13,8 +13,9 @@ from conftest import TODAY, FakeEmbedder, variant
 from kb.build import build
 from kb.filters import Filters
 from kb.cli import main
+from kb.fusion import agreeing_weight
 from kb.relevance import Cutoff, Evidence, coverage, idf
-from kb.search import Engine, agreeing_weight
+from kb.search import Engine
 from kb.settings import load_settings
 from kb.spelling import Speller
 
@@ -95,7 +96,7 @@ def test_facets_and_export_cover_the_counted_fiches_only(bundled_engine, tmp_pat
     assert sum(results.facets["statut"].values()) == results.total
     filtered = bundled_engine.search(query, Filters(densites=["rural"]), limit=2)
     assert filtered.total == sum(1 for h in bundled_engine.search(query, limit=1000).hits
-                                 if h.fiche["densite_niveau"] == "rural")
+                                 if h.fiche.densite_niveau == "rural")
 
 
 @pytest.mark.model

@@ -6,7 +6,6 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-import subprocess
 import tomllib
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def started(monkeypatch):
     """`kb serve` up to the Streamlit command it would run (no build, no server)."""
     commands = []
     monkeypatch.setattr(kb.build, "build", lambda settings, **kwargs: BuildReport(fiches=3))
-    monkeypatch.setattr(subprocess, "call", lambda command, env=None: commands.append(command) or 0)
+    monkeypatch.setattr(os, "execve", lambda path, command, env: commands.append(command))
     return commands
 
 
@@ -56,14 +55,14 @@ def test_serve_opens_to_the_network_only_when_asked(started, tmp_path):
 
 
 def test_streamlit_config_at_the_root_is_local_and_private():
-    """For `streamlit run ui/app.py` started by hand from the repository's root."""
+    """For `streamlit run kb/webapp/app.py` started by hand from the repository's root."""
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config["server"]["address"] == "127.0.0.1"
     assert config["browser"]["gatherUsageStats"] is False
 
 
 def test_the_application_config_sends_no_usage_statistics():
-    config = tomllib.loads((ROOT / "ui" / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
+    config = tomllib.loads((ROOT / "kb" / "webapp" / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     assert config.get("browser", {}).get("gatherUsageStats") is False
     assert config.get("server", {}).get("address", "127.0.0.1") == "127.0.0.1"
 

@@ -12,7 +12,9 @@ from conftest import ROOT, TODAY, FakeEmbedder, variant
 from kb.build import build
 from kb.facets import REGISTRY
 from kb.filters import Filters
-from kb.search import Engine, IndexMismatch, cut_snippet, weighted_rrf
+from kb.fusion import weighted_rrf
+from kb.search import Engine, IndexMismatch
+from kb.snippets import cut_snippet
 from kb.settings import load_settings
 from kb.textnorm import analyze, fold, slugify
 from kb.thesaurus import load_thesaurus
@@ -199,7 +201,7 @@ def test_filtered_search_returns_every_matching_fiche(bundled_engine, filters):
         assert small.total == results.total and [h.slug for h in small.hits] == [h.slug for h in results.hits[:3]]
     browse = bundled_engine.search("", filters, limit=500)
     assert {h.slug for h in browse.hits} == truth
-    dates = [h.fiche["mise_a_jour"] for h in browse.hits]
+    dates = [h.fiche.mise_a_jour for h in browse.hits]
     assert dates == sorted(dates, reverse=True)
 
 
@@ -218,7 +220,7 @@ def test_hybrid_search_finds_and_explains(bundled_engine):
     top = results.hits[0]
     assert top.snippet and top.highlights
     assert any(p in ("seniors", "eloignes-numerique", "aidants") for h in results.hits[:3]
-               for p in h.fiche["publics"])
+               for p in h.fiche.publics)
 
 
 @pytest.mark.model
@@ -227,7 +229,7 @@ def test_similar_never_returns_the_fiche_itself_and_respects_filters(bundled_eng
     hits = bundled_engine.similar(slug, limit=5)
     assert len(hits) == 5 and slug not in {h.slug for h in hits}
     rural = bundled_engine.similar(slug, Filters(densites=["rural"]), limit=5)
-    assert rural and all(h.fiche["densite_niveau"] == "rural" for h in rural)
+    assert rural and all(h.fiche.densite_niveau == "rural" for h in rural)
     with pytest.raises(KeyError):
         bundled_engine.similar("pas-de-fiche")
 

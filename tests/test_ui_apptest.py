@@ -19,11 +19,11 @@ from streamlit.testing.v1 import AppTest
 from kb.filters import Filters
 from kb.compose import FicheForm, check
 from kb.fiche import parse_bytes
-from ui import components
+from kb.webapp import components
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parent.parent
-APP = ROOT / "ui" / "app.py"
+APP = ROOT / "kb" / "webapp" / "app.py"
 TIMEOUT = 60
 VALID_FICHE = (ROOT / "tests" / "fixtures" / "valid.md").read_text(encoding="utf-8")
 
@@ -150,7 +150,7 @@ def test_search_with_filters_returns_only_matching_fiches_and_updates_the_url(ap
     assert slugs == [h.slug for h in expected.hits + expected.others]
     for slug in slugs:
         fiche = bundled_engine.get(slug)
-        assert "seniors" in fiche["publics"] and fiche["densite_niveau"] == "rural"
+        assert "seniors" in fiche.publics and fiche.densite_niveau == "rural"
     assert at.query_params == {"q": "ateliers numériques", "public": "seniors", "densite": "rural"}
     # the matched passage is shown with its highlights
     assert any("<mark>" in h.value for h in at.html)
@@ -173,7 +173,7 @@ def test_url_restores_the_search(app, bundled_engine):
     filters = Filters(thematiques=["mediation-numerique", "aide-demarches"], types=["communaute-de-communes"])
     expected = bundled_engine.search("fracture numérique", filters, limit=10, sort="date")
     assert fiche_links(at) == [h.slug for h in expected.hits + expected.others]
-    dates = [bundled_engine.get(s)["mise_a_jour"] for s in fiche_links(at)[:len(expected.hits)]]
+    dates = [bundled_engine.get(s).mise_a_jour for s in fiche_links(at)[:len(expected.hits)]]
     assert dates == sorted(dates, reverse=True)
 
 
@@ -263,10 +263,10 @@ def test_fiche_page_renders_body_metadata_and_similar_fiches(app, bundled_engine
     fiche = bundled_engine.get(slug)
     at = open_page(app, "fiche", slug=slug)
     no_exception(at)
-    assert at.title[0].value == components.md_escape(fiche["titre"])
+    assert at.title[0].value == components.md_escape(fiche.titre)
     html = "\n".join(h.value for h in at.html)
     assert "<h2>Contexte</h2>" in html and "<h2>Résultats</h2>" in html
-    assert components.esc(fiche["porteur"]) in html and "Type de territoire" in html
+    assert components.esc(fiche.porteur) in html and "Type de territoire" in html
     similar = [h.slug for h in bundled_engine.similar(slug, limit=5)]
     assert len(similar) == 5 and slug not in similar
     assert fiche_links(at) == similar
@@ -283,7 +283,7 @@ def test_following_a_similar_fiche_opens_its_page(app, bundled_engine):
     at.query_params.clear()
     at.query_params["slug"] = target
     at.run()
-    assert at.title[0].value == components.md_escape(bundled_engine.get(target)["titre"])
+    assert at.title[0].value == components.md_escape(bundled_engine.get(target).titre)
 
 
 def test_edit_link_comes_from_the_setting(app, bundled_engine, monkeypatch):
@@ -367,7 +367,7 @@ def test_browse_page_by_type_and_departement(app, bundled_engine):
     total = bundled_engine.search("", filters, limit=0).total
     assert at.subheader[0].value == f"{total} fiches pour cette sélection"
     listed = fiche_links(at)
-    assert listed and all(bundled_engine.get(s)["type"] == "communaute-de-communes" for s in listed)
+    assert listed and all(bundled_engine.get(s).territoire["type"] == "communaute-de-communes" for s in listed)
     assert [h.value for h in at.header][:3] == ["Carte des fiches par département", "Départements",
                                                 "Thématiques de la sélection"]
     departement = next(iter(bundled_engine.facets(filters)["departement"]))

@@ -1,9 +1,20 @@
-"""URL <-> search state of the application (ui/state.py) and its HTML pieces (ui/components.py)."""
+"""URL <-> search state of the application (kb/webapp/state.py) and its HTML pieces (kb/webapp/components.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from kb.filters import Filters
-from ui import components, state
+from kb.model import Fiche
+from kb.webapp import components, state
+
+# a fiche with every required field empty: each test sets the fields it is about
+BLANK = Fiche(slug="", path="", titre="", resume="", thematiques=[], publics=[], territoire={}, porteur="",
+              debut="", statut="", mise_a_jour="", body="", sections=[])
+
+
+def make_fiche(**fields) -> Fiche:
+    return dataclasses.replace(BLANK, **fields)
 
 
 def test_url_parameters_round_trip():
@@ -41,9 +52,10 @@ def test_result_card_escapes_every_fiche_text():
         snippet = "un <b>passage</b> trouvé"
         highlights = [(3, 11)]
         snippet_section = "Contexte<script>"
-        fiche = {"territoire_nom": "<img src=x onerror=alert(1)>", "type": "commune", "departements": ["26"],
-                 "resume": "Résumé <script>alert(1)</script>", "thematiques": ["open-data"],
-                 "publics": ["seniors"], "statut": "en-cours"}
+        fiche = make_fiche(territoire={"nom": "<img src=x onerror=alert(1)>", "type": "commune",
+                                       "departements": ["26"]},
+                           resume="Résumé <script>alert(1)</script>", thematiques=["open-data"], publics=["seniors"],
+                           statut="en-cours")
 
     html = components.result_card(Hit())
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
@@ -52,26 +64,26 @@ def test_result_card_escapes_every_fiche_text():
 
 
 def test_fiche_pieces_are_safe():
-    fiche = {"body": "## Contexte\n\n<script>alert(1)</script>[lien](javascript:alert(1)) <img src=x onerror=y>",
-             "contact": {"email": "a\"b@x.fr", "telephone": "04 75 00 00 00", "site": "javascript:alert(1)"},
-             "liens": [{"titre": "<b>x</b>", "url": "javascript:alert(1)"},
-                       {"titre": "ok", "url": "https://ok.example"}],
-             "titre": "t", "territoire_nom": "<i>x</i>", "budget_eur": 140000.0, "population": 18500}
-    body = components.fiche_body(fiche)
+    unsafe = make_fiche(
+        body="## Contexte\n\n<script>alert(1)</script>[lien](javascript:alert(1)) <img src=x onerror=y>",
+        contact={"email": "a\"b@x.fr", "telephone": "04 75 00 00 00", "site": "javascript:alert(1)"},
+        liens=[{"titre": "<b>x</b>", "url": "javascript:alert(1)"}, {"titre": "ok", "url": "https://ok.example"}],
+        titre="t", territoire={"nom": "<i>x</i>", "population": 18500}, budget_eur=140000.0)
+    body = components.fiche_body(unsafe)
     assert "<script" not in body and "javascript:" not in body and "onerror" not in body
     assert "<h2>Contexte</h2>" in body
-    contact = components.contact(fiche)
+    contact = components.contact(unsafe)
     assert "javascript:" not in contact and "https://ok.example" in contact and 'a"b' not in contact
-    meta = components.metadata(fiche)
+    meta = components.metadata(unsafe)
     assert "<i>" not in meta and "140\u202f000 €" in meta and "18\u202f500 habitants" in meta
 
 
 def test_edit_link_formats_path_and_slug_and_hides_when_unset():
-    fiche = {"path": "practices/bus numerique.md", "slug": "bus-numerique"}
-    assert components.edit_link("", fiche) is None
-    assert components.edit_link("https://forge.example/banque/-/edit/main/{path}?s={slug}", fiche) == \
+    named = make_fiche(path="practices/bus numerique.md", slug="bus-numerique")
+    assert components.edit_link("", named) is None
+    assert components.edit_link("https://forge.example/banque/-/edit/main/{path}?s={slug}", named) == \
         "https://forge.example/banque/-/edit/main/practices/bus%20numerique.md?s=bus-numerique"
-    assert components.edit_link("javascript:alert('{slug}')", fiche) is None
+    assert components.edit_link("javascript:alert('{slug}')", named) is None
 
 
 def test_markdown_escape_keeps_titles_as_text():

@@ -1,22 +1,17 @@
-"""Streamlit application of the bank: ``streamlit run ui/app.py`` (or ``kb serve``).
+"""Streamlit application of the bank: ``kb serve`` (or ``streamlit run kb/webapp/app.py``).
 
-The bank is KB_ROOT (default: this repository) with its settings (kb.toml, KB_* variables,
+The bank is KB_ROOT (default: the current folder) with its settings (kb.toml, KB_* variables,
 e.g. KB_INDEX_DIR). The index is built on first start when missing; the engine (model and
 index) loads once per server and a rebuilt index is picked up at the next run.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-if str(REPO_ROOT) not in sys.path:  # `streamlit run ui/app.py` puts ui/, not the repository, on the path
-    sys.path.insert(0, str(REPO_ROOT))
+import streamlit as st
 
-import streamlit as st  # noqa: E402
-
-from ui import components, state  # noqa: E402
+from kb.webapp import components, state
 
 APP_TITLE = state.APP_TITLE
 # not "pages/": Streamlit treats a folder of that name as a legacy multipage app, run without app.py

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Mapping
 
 import streamlit as st
@@ -20,7 +19,6 @@ from kb.facets import REGISTRY
 from kb.filters import Filters
 from kb.settings import Settings, SettingsError, load_settings
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 APP_TITLE = "Banque d'expériences du numérique territorial"
 WARM_QUERY = "médiation numérique"
 
@@ -37,12 +35,12 @@ def page_title(title: str) -> None:
 
 
 def app_settings() -> Settings:
-    """Settings of the bank: KB_ROOT (default: the repository holding ui/), KB_INDEX_DIR…"""
-    return load_settings(os.environ.get("KB_ROOT") or REPO_ROOT)
+    """Settings of the bank: KB_ROOT (default: the current folder), KB_INDEX_DIR…"""
+    return load_settings(os.environ.get("KB_ROOT") or None)
 
 
 def ensure_index(settings: Settings) -> None:
-    """Build the index when there is none (first start of ``streamlit run ui/app.py``)."""
+    """Build the index when there is none (first start of ``streamlit run kb/webapp/app.py``)."""
     if settings.catalog_path.exists():
         return
     from kb.build import build

@@ -15,7 +15,7 @@ from kb.render import markdown_to_html
 from kb.template import SECTION_HINTS
 from kb.textnorm import slugify
 from kb.vocab import vocab
-from ui import components, state
+from kb.webapp import components, state
 
 v = vocab()
 engine = state.engine()

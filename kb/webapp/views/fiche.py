@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import components, state
+from kb.webapp import components, state
 
 FICHE_PAGE = "views/fiche.py"
 SEARCH_PAGE = "views/rechercher.py"
@@ -30,9 +30,9 @@ if fiche is None:
 # a link to this same page with another slug runs it without updating the browser's address:
 # write it, so that the address shown is always the fiche's own (shareable) URL
 st.query_params["slug"] = slug
-state.page_title(fiche["titre"])
-st.title(components.md_escape(fiche["titre"]), anchor=False)
-st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche["resume"])}</p>{components.badges(fiche)}')
+state.page_title(fiche.titre)
+st.title(components.md_escape(fiche.titre), anchor=False)
+st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche.resume)}</p>{components.badges(fiche)}')
 
 body, side = st.columns([2, 1], gap="large")
 with body:

@@ -16,8 +16,8 @@ from kb.filters import Filters
 from kb.francemap import MapUnavailable, choropleth_svg, legend_html
 from kb.refine import filter_counts
 from kb.vocab import vocab
-from ui import components, state
-from ui.mapview import clicked_departement, france_map
+from kb.webapp import components, state
+from kb.webapp.mapview import clicked_departement, france_map
 
 PAGE_SIZE = 20
 FICHE_PAGE = "views/fiche.py"

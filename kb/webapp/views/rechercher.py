@@ -14,7 +14,7 @@ from kb.export import export_rows, to_csv
 from kb.facets import REGISTRY
 from kb.filters import Filters
 from kb.refine import relaxations, filter_counts
-from ui import components, state
+from kb.webapp import components, state
 
 PAGE_SIZE = 10
 FICHE_PAGE = "views/fiche.py"

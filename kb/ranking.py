@@ -1,0 +1,190 @@
+"""How one query is ranked over one catalog build: the lexical ranking (FTS5 BM25 over the
+query's terms and thesaurus expansions), the dense ranking (the vector index), their fusion
+(kb.fusion) and the relevance decision of each candidate (kb.relevance).
+
+:class:`kb.search.Engine` makes one :class:`Ranker` per catalog it opens, calls it under its
+lock, and caches the :class:`~kb.results.Ranking` it gives.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from kb.catalog import Catalog, CatalogError
+from kb.fusion import agreeing_weight, rank_counted_first, weighted_rrf
+from kb.query import ParsedQuery, fts_any
+from kb.relevance import Cutoff, Evidence, coverage, idf
+from kb.results import Ranking
+from kb.settings import Settings
+
+LEXICAL_CANDIDATES = 1000
+
+
+class IndexMismatch(CatalogError):
+    """The index was built with another embedding model than the one configured."""
+
+
+class Ranker:
+    """The rankings of queries over one catalog; the vector index loads on first need."""
+
+    def __init__(self, catalog: Catalog, settings: Settings, embedder, thesaurus, cutoff: Cutoff):
+        self.catalog = catalog
+        self.settings = settings
+        self.embedder = embedder
+        self.thesaurus = thesaurus
+        self.cutoff = cutoff
+        self._vectors = None
+        self._vectors_lock = threading.Lock()
+        self._count: int | None = None
+
+    @property
+    def vectors(self):
+        with self._vectors_lock:
+            if self._vectors is None:
+                from kb.index import VectorIndex
+
+                self._vectors = VectorIndex.from_catalog(self.catalog.db, self.catalog.meta)
+            return self._vectors
+
+    def lexical_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
+        """BM25 over the query's terms and thesaurus expansions; a fiche that matches only
+        expansions, none of the words typed, scores ``expansion_weight`` of its BM25."""
+        return self.lexical(query, ids, limit)[0]
+
+    def lexical(self, query: ParsedQuery, ids: list[int] | None, limit: int):
+        """(the lexical ranking, relative scores): a fiche's BM25 over the words typed alone,
+        divided by the best such score, or for a fiche matching only expansions
+        ``expansion_weight`` times its BM25 over the whole query divided by the best one
+        (expansions, often frequent words, would otherwise set the scale). A typed word that
+        no fiche contains is replaced by its expansions, which then count in full."""
+        skip = self._ubiquitous(query)
+        expression = query.fts(skip)
+        if not expression:
+            return [], {}
+        ranked = self.catalog.lexical(expression, ids, limit)
+        if not query.expansions:
+            best = ranked[0][1] if ranked else 0.0
+            return ranked, {d: (score / best if best > 0 else 0.0) for d, score in ranked}
+        # the words typed, an unknown word replaced by the expansions that stand in for it
+        own_words = fts_any([t for t in dict.fromkeys(query.terms) if t not in skip], self._stand_ins(query))
+        # every typed word too common to search: the expansions are all there is
+        own = dict(self.catalog.lexical(own_words, ids, limit)) if own_words else dict(ranked)
+        best_own = max(own.values(), default=0.0)
+        weight = self.cutoff.expansion_weight
+        best_all = ranked[0][1] if ranked else 0.0
+        relative = {}
+        for d, score in ranked:
+            if d in own:
+                relative[d] = own[d] / best_own if best_own > 0 else 0.0
+            else:
+                relative[d] = weight * score / best_all if best_all > 0 else 0.0
+        if weight < 1:
+            ranked = sorted(((d, score if d in own else score * weight) for d, score in ranked),
+                            key=lambda pair: -pair[1])
+        return ranked, relative
+
+    def frequencies(self, query: ParsedQuery) -> dict[str, int]:
+        """Number of fiches containing each term and one-word expansion of the query, read
+        from the catalog once per query."""
+        if query.frequencies is None:
+            query.frequencies = self.catalog.document_frequencies(sorted(query.single_terms))
+        return query.frequencies
+
+    def _stand_ins(self, query: ParsedQuery) -> list[tuple[str, ...]]:
+        """Expansions of the query words that no fiche contains: they count as those words."""
+        frequencies = self.frequencies(query)
+        unknown = {t for t in query.terms if not frequencies.get(t)}
+        return self.thesaurus.stand_ins(query.terms, unknown) if unknown else []
+
+    def _ubiquitous(self, query: ParsedQuery) -> set[str]:
+        """Terms found in more than half of the fiches. FTS5's BM25 gives them a weight of about
+        zero (its idf is clamped there), so leaving them out of the match keeps the ranking and
+        spares scoring almost every fiche of a large bank. Kept when nothing else is asked."""
+        frequencies = self.frequencies(query)
+        half = self.fiche_count() / 2
+        common = {t for t, n in frequencies.items() if n > half}
+        return common if common != query.single_terms else set()
+
+    def fiche_count(self) -> int:
+        """The number of fiches of the catalog (read once)."""
+        if self._count is None:
+            self._count = self.catalog.count()
+        return self._count
+
+    def query_vector(self, query: ParsedQuery):
+        """The query's embedding, or None for an empty query. Thread-safe and called outside the
+        engine's lock, so that other searches use the catalog while the model encodes."""
+        if not query.text.strip():
+            return None
+        return self.embedder.encode_queries([query.dense_text()])[0]
+
+    def dense_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int, vector=None):
+        if not query.text.strip() or not len(self.vectors):
+            return []
+        if vector is None:
+            vector = self.query_vector(query)
+        if len(vector) != self.vectors.dimension:
+            raise IndexMismatch(f"les vecteurs de l'index ont {self.vectors.dimension} dimensions, ceux du modèle "
+                                f"{len(vector)}: reconstruisez l'index avec « kb build ».")
+        return self.vectors.rank_fiches(vector, limit, ids)
+
+    def rank(self, parsed: ParsedQuery, weight: float, encoding) -> Ranking:
+        """The ranking of a query with the dense ranking's ``weight`` in the fusion, and the
+        relevance decision. ``encoding``: the future of the query's embedding (None: lexical
+        only), awaited once the lexical ranking, which runs meanwhile, is done."""
+        lexical, relative = self.lexical(parsed, None, LEXICAL_CANDIDATES)
+        vector = encoding.result() if encoding is not None else None
+        dense = self._dense_candidates(parsed, vector) if vector is not None else []
+        lex_ids = [d for d, _ in lexical]
+        dense_ids = [d for d, _, _ in dense]
+        agreed = agreeing_weight(lex_ids, dense_ids, weight, self.settings.agreement_depth)
+        # a dense list that disagrees with the words counts nothing on its own
+        evidence = self._evidence(parsed, relative, dense, vector, lists_agree=agreed == weight)
+        counted = {d for d, e in evidence.items() if e.counted(self.cutoff)}
+        scores = rank_counted_first(weighted_rrf(lex_ids, dense_ids, agreed, self.settings.rrf_k), counted,
+                                    after=dense_ids if agreed != weight else ())
+        order = list(scores)
+        return Ranking(order, scores, counted, evidence, {d: r for r, d in enumerate(lex_ids, 1)},
+                       {d: r for r, d in enumerate(dense_ids, 1)}, {d: c for d, _, c in dense})
+
+    def _dense_candidates(self, parsed: ParsedQuery, vector) -> list[tuple[int, float, int]]:
+        """The dense ranking, widened until it holds every fiche above the similarity floor
+        (those are counted even without a word in common)."""
+        limit = self.settings.dense_candidates
+        while True:
+            dense = self.dense_ranking(parsed, None, limit, vector)
+            if len(dense) < limit or dense[-1][1] < self.cutoff.dense_floor:
+                return dense
+            limit *= 4
+
+    def _evidence(self, parsed: ParsedQuery, relative: dict[int, float], dense, vector,
+                  lists_agree: bool = True) -> dict[int, Evidence]:
+        """The relevance evidence of the candidates that could be counted: good lexical
+        matches (see kb.relevance) and the dense list."""
+        cutoff = self.cutoff
+        wordy = [d for d, r in relative.items() if r >= cutoff.lexical_min]
+        similarity = {d: score for d, score, _ in dense}
+        if vector is not None and len(self.vectors):
+            missing = [d for d in wordy if d not in similarity]
+            if missing:
+                similarity.update({d: score for d, score, _ in self.vectors.rank_fiches(vector, len(missing), missing)})
+        fiche_count = self.fiche_count()
+        frequencies = self.frequencies(parsed)
+        weights = {t: idf(frequencies.get(t, 0), fiche_count) for t in parsed.terms}
+        candidates = sorted(set(wordy) | set(similarity))
+        contains = {t: self.catalog.matching(f'"{t}"', candidates) for t in parsed.terms}
+        stand_ins = self._stand_ins(parsed) if parsed.expansions else []
+        if stand_ins:  # a fiche with the expansion of a word no fiche contains has that word
+            standing = self.catalog.matching(fts_any(phrases=stand_ins), candidates)
+            unknown = [t for t in parsed.terms if not frequencies.get(t)]
+            for t in unknown:
+                contains[t] = contains[t] | standing
+        expansion = parsed.fts(terms=False)
+        by_expansion = self.catalog.matching(expansion, candidates) if expansion else set()
+        evidence = {}
+        for d in candidates:
+            matched = {t for t in parsed.terms if d in contains.get(t, ())}
+            share, mass = coverage(weights, matched, d in by_expansion, cutoff.expansion_weight)
+            evidence[d] = Evidence(share, mass, d in by_expansion, relative.get(d, 0.0),
+                                   similarity.get(d) if vector is not None else None, lists_agree)
+        return evidence
