@@ -8,6 +8,10 @@
   into place with ``os.replace``. Either way a build that fails or is killed leaves the
   previous catalog whole, and readers keep answering meanwhile.
 - One build at a time: a lock file in the index folder; a second build gets a clear message.
+- ONNX: the model's ONNX export (kb.onnx_export) is made once per model and recorded in the
+  meta (``onnx``); queries then never need torch, nor do builds with few passages to encode
+  (kb.embed.ONNX_PASSAGES_MAX). A model that cannot be exported keeps sentence-transformers,
+  and the build goes on.
 """
 
 from __future__ import annotations
@@ -80,12 +84,14 @@ def _locked(settings: Settings):
 
 
 def build_documents(settings: Settings, fiches: list[Fiche], source: str, embedder=None,
-                    log: Callable[[str], None] | None = None, progress: bool = False) -> BuildReport:
-    """Full build of an index from in-memory fiches, through the same chunking and embedding."""
+                    log: Callable[[str], None] | None = None, progress: bool = False,
+                    onnx_root: Path | None = None) -> BuildReport:
+    """Full build of an index from in-memory fiches, through the same chunking and embedding
+    (``onnx_root``: where the ONNX exports are, default the settings' ``onnx_path``)."""
     lock = _locked(settings)
     try:
         return _Builder(settings, Path(source), embedder, True, False, log or (lambda m: None), None,
-                        progress).run_documents(fiches, source)
+                        progress, onnx_root).run_documents(fiches, source)
     finally:
         lock.release()
 
@@ -103,8 +109,36 @@ def build(settings: Settings, source: Path | None = None, embedder=None, force: 
         lock.release()
 
 
+def export_onnx(settings: Settings, force: bool = False, log: Callable[[str], None] | None = None):
+    """``kb model export``: make the ONNX export of the configured model (again with ``force``)
+    and record it in the index when there is one built with that model. Returns
+    (kb.onnx_export.ExportResult, whether the index records it now)."""
+    from kb.embed import Embedder
+    from kb.onnx_export import ensure_export, export_record
+
+    log = log or (lambda message: None)
+    embedder = Embedder.from_settings(settings)
+    lock = _locked(settings)
+    try:
+        result = ensure_export(embedder, settings.onnx_path, force=force, log=log)
+        if not settings.catalog_path.exists():
+            return result, False
+        db = cat.connect(settings.catalog_path)
+        try:
+            meta = cat.check_readable(db, settings.catalog_path)
+            if meta.get("model_key") != embedder.key:
+                return result, False
+            CatalogWriter(db).set_meta({"onnx": export_record(embedder.key, result, settings.index_path)})
+        finally:
+            db.conn.close()
+        cat.mark_verified(settings.catalog_path)
+        return result, True
+    finally:
+        lock.release()
+
+
 class _Builder:
-    def __init__(self, settings, source, embedder, force, strict, log, today, progress):
+    def __init__(self, settings, source, embedder, force, strict, log, today, progress, onnx_root=None):
         from kb.embed import Embedder
 
         self.settings = settings
@@ -117,6 +151,9 @@ class _Builder:
         self.progress = progress
         self.report = BuildReport()
         self.path = settings.catalog_path
+        self.onnx_root = Path(onnx_root) if onnx_root is not None else settings.onnx_path
+        self.previous_meta: dict = {}  # the published catalog's, when it is updated in place
+        self.onnx_record: str | None = None  # meta ``onnx`` to write (None: none known yet)
 
     def rel(self, path: Path) -> str:
         """The path from the bank's root, of the file itself: a symbolic link keeps its own name
@@ -200,6 +237,7 @@ class _Builder:
         self.report.updated = sum(1 for rel in parsed if rel in existing)
         self.report.added = len(parsed) - self.report.updated
         inserts = sorted(parsed.values(), key=lambda item: item[0].slug)
+        self.prepare_onnx()
         vectors = self.vectors_for(db, [f for f, _ in inserts])
 
         self.publish(db, full, removed_ids, inserts, vectors, problems, hashes, excluded)
@@ -213,6 +251,7 @@ class _Builder:
         self.report.full = True
         self.report.files = self.report.added = len(fiches)
         inserts = [(f, "") for f in fiches]
+        self.prepare_onnx()
         vectors = self.vectors_for(None, fiches)
         self.publish(None, True, [], inserts, vectors, [], {}, set())
         self.report.seconds = time.perf_counter() - started
@@ -281,6 +320,7 @@ class _Builder:
             self.log("Vocabulaire ou modèle modifié: reconstruction complète.")
             db.conn.close()
             return None, True
+        self.previous_meta = meta
         return db, False
 
     @staticmethod
@@ -296,6 +336,41 @@ class _Builder:
         return out
 
     # -- embedding -----------------------------------------------------------------------------
+
+    def prepare_onnx(self) -> None:
+        """Find or make the ONNX export of the model, and encode with it. The export found in
+        the published catalog is taken as it is (no model, no digest); a model that cannot be
+        exported is not tried again until « kb model export » or a full build."""
+        if not hasattr(self.embedder, "use_onnx"):
+            return  # an embedder without a model behind it (tests)
+        from kb.embed import ModelError
+        from kb.onnx_encoder import MODEL_FILE, REFUSED, recorded_export
+
+        key = self.embedder.key
+        previous = self.previous_meta.get("onnx")
+        folder, reason = recorded_export(self.previous_meta, self.settings.index_path, key)
+        if folder is not None and (folder / MODEL_FILE).is_file():
+            self.onnx_record = previous
+            self.embedder.use_onnx(folder)
+            return
+        if reason.startswith(REFUSED):  # this model was refused already
+            self.onnx_record = previous
+            self.embedder.use_onnx(None, reason=reason)
+            return
+        from kb.onnx_export import ensure_export, export_record
+
+        try:
+            result = ensure_export(self.embedder, self.onnx_root, force=False, log=self.log)
+        except ModelError as exc:
+            self.log(f"Export ONNX remis à la prochaine construction ({exc}).")
+            return
+        if result.folder is None:
+            self.log(f"Export ONNX impossible pour le modèle « {self.embedder.model_name} » ({result.reason}): "
+                     "les requêtes seront encodées par sentence-transformers (torch), plus lentement.")
+        elif result.made:
+            self.log(f"Export ONNX du modèle enregistré dans {result.folder}.")
+        self.embedder.use_onnx(result.folder, reason=result.reason)
+        self.onnx_record = export_record(key, result, self.settings.index_path)
 
     def vectors_for(self, db, fiches: list[Fiche]) -> dict[str, list[tuple]]:
         """slug → [(chunk, hash, vector bytes)], reusing stored vectors of identical chunks."""
@@ -371,6 +446,8 @@ class _Builder:
             "built_at": dt.datetime.now().isoformat(timespec="seconds"),
             "source": str(self.source),
         }
+        if self.onnx_record is not None:
+            meta["onnx"] = self.onnx_record
         if self.report.chunks_encoded or self.report.full:
             # describing the model loads it: only when it was (or must be) used anyway
             meta["model"] = json.dumps(self.embedder.describe(), ensure_ascii=False)

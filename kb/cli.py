@@ -1,4 +1,4 @@
-"""The ``kb`` command: new, validate, build, stats, search, similar, eval, serve.
+"""The ``kb`` command: new, validate, build, model export, stats, search, similar, eval, serve.
 
 Heavy libraries (torch, sentence-transformers, faiss) are imported inside the commands that
 need them, so ``kb validate``, ``kb new`` and ``kb stats`` start in a fraction of a second.
@@ -140,6 +140,45 @@ def _build_failed(settings: Settings, exc: Exception) -> str:
             f"({type(exc).__name__}: {detail}); l'index publié n'a pas été modifié. Si le disque est plein, "
             "libérez de la place; sinon l'index est sans doute corrompu: reconstruisez-le avec "
             "« kb build --force ».")
+
+
+# ----------------------------------------------------------------------------- model
+
+
+@main.group("model")
+def model_group() -> None:
+    """Modèle d'embeddings: export ONNX qui encode les recherches sans torch."""
+
+
+@model_group.command("export")
+@click.option("--force", is_flag=True, help="Refait l'export même s'il existe (export endommagé).")
+@click.pass_context
+def model_export(ctx: click.Context, force: bool) -> None:
+    """Exporte le modèle configuré en ONNX et l'enregistre dans l'index.
+
+    « kb build » le fait déjà une fois par modèle; cette commande le refait à la demande. Les
+    recherches encodent alors leur texte avec onnxruntime, sans charger torch. Un modèle que
+    l'export ne prend pas en charge reste encodé par sentence-transformers."""
+    from kb.build import BuildError, export_onnx
+    from kb.catalog import CORRUPTION_ERRORS, CatalogError
+    from kb.embed import ModelError
+
+    settings = _settings(ctx)
+    try:
+        result, recorded = export_onnx(settings, force=force, log=lambda m: click.echo(m, err=True))
+    except (BuildError, CatalogError, ModelError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    except CORRUPTION_ERRORS as exc:
+        raise click.ClickException(_build_failed(settings, exc)) from exc
+    if result.folder is None:
+        raise click.ClickException(f"export ONNX impossible pour le modèle « {settings.model} » ({result.reason}): "
+                                   "les recherches restent encodées par sentence-transformers (torch).")
+    click.echo(f"Export ONNX {'créé' if result.made else 'déjà présent'}: {result.folder}")
+    if recorded:
+        click.echo(f"Enregistré dans l'index {settings.catalog_path}: les recherches l'utilisent "
+                   "(une application déjà lancée, à son redémarrage).")
+    else:
+        click.echo("Aucun index construit avec ce modèle: « kb build » l'enregistrera.")
 
 
 # ----------------------------------------------------------------------------- stats

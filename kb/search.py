@@ -60,13 +60,14 @@ class Engine:
         self._ranker = Ranker(catalog, settings, self.embedder, self.thesaurus, self.cutoff)
         self._lock = threading.RLock()
         self._rankings: OrderedDict = OrderedDict()
-        # query encoding runs here, beside the lexical ranking (torch and SQLite both release
-        # the GIL); two workers also bound the encodings a busy server runs at once
+        # query encoding runs here, beside the lexical ranking (onnxruntime, torch and SQLite
+        # all release the GIL); two workers also bound the encodings a busy server runs at once
         self._encoder = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="kb-encode",
-                                                              initializer=init_query_thread)
+                                                              initializer=self._init_encoding_thread)
         self._build_id = catalog.build_id()
         self._file_seen = file_identity(catalog.path)
         self._check_model()
+        self._use_recorded_export()
 
     @classmethod
     def open(cls, settings: Settings, embedder=None) -> "Engine":
@@ -83,6 +84,20 @@ class Engine:
                 f"« {wanted['model']} » (prompts {wanted['query_prompt']!r}/{wanted['passage_prompt']!r}): "
                 "reconstruisez l'index avec « kb build »."
             )
+
+    def _use_recorded_export(self) -> None:
+        """Encode queries with the ONNX export the index records (one onnxruntime thread per
+        encoding), else with sentence-transformers."""
+        use_onnx = getattr(self.embedder, "use_onnx", None)
+        if use_onnx is not None:
+            from kb.onnx_encoder import recorded_export
+
+            folder, reason = recorded_export(self.catalog.meta, self.catalog.path.parent, self.embedder.key)
+            use_onnx(folder, threads=1, reason=reason)
+
+    def _init_encoding_thread(self) -> None:
+        if getattr(self.embedder, "uses_onnx", True) is False:
+            init_query_thread()  # torch only when sentence-transformers encodes the queries
 
     def refresh(self) -> bool:
         """Reopen the catalog if a build has published a new one since; True when it did.
@@ -106,6 +121,7 @@ class Engine:
             self._build_id = fresh.build_id()
             self._ranker = Ranker(fresh, self.settings, self.embedder, self.thesaurus, self.cutoff)
             self._check_model()
+            self._use_recorded_export()
             return True
 
     # -- pieces (kb.ranking) ---------------------------------------------------------------------

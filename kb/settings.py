@@ -31,6 +31,8 @@ class Settings:
     passage_prompt: str = ""
     normalize: bool = True
     backend: str = "torch"
+    # where the ONNX exports of the model are kept (kb.onnx_export); empty: <index_dir>/onnx
+    onnx_dir: str = ""
     batch_size: int = 32
     chunk_words: int = 120
     # ranking
@@ -64,6 +66,10 @@ class Settings:
     @property
     def index_path(self) -> Path:
         return self.resolve(self.index_dir)
+
+    @property
+    def onnx_path(self) -> Path:
+        return self.resolve(Path(self.onnx_dir)) if self.onnx_dir else self.index_path / "onnx"
 
     @property
     def catalog_path(self) -> Path:

@@ -96,6 +96,20 @@ def write_fiche(tmp_path):
     return write
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_onnx_dir(tmp_path_factory):
+    """One ONNX export of the real model for the whole session (KB_ONNX_DIR, inherited by the
+    ``kb`` subprocesses): every bank built here with the model shares it instead of exporting
+    it again (a quarter of a minute each)."""
+    if os.environ.get("KB_ONNX_DIR"):
+        yield Path(os.environ["KB_ONNX_DIR"])
+        return
+    folder = tmp_path_factory.mktemp("onnx")
+    os.environ["KB_ONNX_DIR"] = str(folder)
+    yield folder
+    os.environ.pop("KB_ONNX_DIR", None)
+
+
 @pytest.fixture(scope="session")
 def bundled_settings(tmp_path_factory):
     """The bundled bank (practices/), indexed once with the real packaged model."""
