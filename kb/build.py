@@ -27,11 +27,10 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from filelock import FileLock, Timeout
 
 from kb import catalog as cat
 from kb.bank import BankEntry, duplicate_problems, find_fiche_files
-from kb.catalog_writer import SCHEMA_VERSION, CatalogWriter
+from kb.catalog_writer import SCHEMA_VERSION, BuildError, CatalogWriter, build_lock
 from kb.chunking import chunk_fiche
 from kb.fiche import Fiche, parse_file
 from kb.problems import ERROR, Problem
@@ -40,10 +39,6 @@ from kb.vocab import vocab
 
 
 PROGRESS_EVERY = 2000  # files between two progress lines (a bank of that size takes seconds)
-
-
-class BuildError(Exception):
-    pass
 
 
 @dataclass
@@ -71,24 +66,12 @@ def file_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def _locked(settings: Settings):
-    index_dir = settings.index_path
-    index_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(index_dir / ".build.lock"))
-    try:
-        lock.acquire(timeout=0)
-    except Timeout:
-        raise BuildError(f"une autre construction de l'index est en cours (verrou {lock.lock_file}): "
-                         "attendez qu'elle se termine puis relancez « kb build ».") from None
-    return lock
-
-
 def build_documents(settings: Settings, fiches: list[Fiche], source: str, embedder=None,
                     log: Callable[[str], None] | None = None, progress: bool = False,
                     onnx_root: Path | None = None) -> BuildReport:
     """Full build of an index from in-memory fiches, through the same chunking and embedding
     (``onnx_root``: where the ONNX exports are, default the settings' ``onnx_path``)."""
-    lock = _locked(settings)
+    lock = build_lock(settings)
     try:
         return _Builder(settings, Path(source), embedder, True, False, log or (lambda m: None), None,
                         progress, onnx_root).run_documents(fiches, source)
@@ -101,38 +84,10 @@ def build(settings: Settings, source: Path | None = None, embedder=None, force: 
           progress: bool = False) -> BuildReport:
     """Build or update the catalog of ``source`` (default: the bank's practices folder)."""
     log = log or (lambda message: None)
-    lock = _locked(settings)
+    lock = build_lock(settings)
     try:
         return _Builder(settings, source or settings.practices_path, embedder, force, strict, log, today,
                         progress).run()
-    finally:
-        lock.release()
-
-
-def export_onnx(settings: Settings, force: bool = False, log: Callable[[str], None] | None = None):
-    """``kb model export``: make the ONNX export of the configured model (again with ``force``)
-    and record it in the index when there is one built with that model. Returns
-    (kb.onnx_export.ExportResult, whether the index records it now)."""
-    from kb.embed import Embedder
-    from kb.onnx_export import ensure_export, export_record
-
-    log = log or (lambda message: None)
-    embedder = Embedder.from_settings(settings)
-    lock = _locked(settings)
-    try:
-        result = ensure_export(embedder, settings.onnx_path, force=force, log=log)
-        if not settings.catalog_path.exists():
-            return result, False
-        db = cat.connect(settings.catalog_path)
-        try:
-            meta = cat.check_readable(db, settings.catalog_path)
-            if meta.get("model_key") != embedder.key:
-                return result, False
-            CatalogWriter(db).set_meta({"onnx": export_record(embedder.key, result, settings.index_path)})
-        finally:
-            db.conn.close()
-        cat.mark_verified(settings.catalog_path)
-        return result, True
     finally:
         lock.release()
 
@@ -338,39 +293,13 @@ class _Builder:
     # -- embedding -----------------------------------------------------------------------------
 
     def prepare_onnx(self) -> None:
-        """Find or make the ONNX export of the model, and encode with it. The export found in
-        the published catalog is taken as it is (no model, no digest); a model that cannot be
-        exported is not tried again until « kb model export » or a full build."""
+        """Encode with the model's ONNX export, found or made (kb.onnx_export.export_for_build)."""
         if not hasattr(self.embedder, "use_onnx"):
             return  # an embedder without a model behind it (tests)
-        from kb.embed import ModelError
-        from kb.onnx_encoder import MODEL_FILE, REFUSED, recorded_export
+        from kb.onnx_export import export_for_build
 
-        key = self.embedder.key
-        previous = self.previous_meta.get("onnx")
-        folder, reason = recorded_export(self.previous_meta, self.settings.index_path, key)
-        if folder is not None and (folder / MODEL_FILE).is_file():
-            self.onnx_record = previous
-            self.embedder.use_onnx(folder)
-            return
-        if reason.startswith(REFUSED):  # this model was refused already
-            self.onnx_record = previous
-            self.embedder.use_onnx(None, reason=reason)
-            return
-        from kb.onnx_export import ensure_export, export_record
-
-        try:
-            result = ensure_export(self.embedder, self.onnx_root, force=False, log=self.log)
-        except ModelError as exc:
-            self.log(f"Export ONNX remis à la prochaine construction ({exc}).")
-            return
-        if result.folder is None:
-            self.log(f"Export ONNX impossible pour le modèle « {self.embedder.model_name} » ({result.reason}): "
-                     "les requêtes seront encodées par sentence-transformers (torch), plus lentement.")
-        elif result.made:
-            self.log(f"Export ONNX du modèle enregistré dans {result.folder}.")
-        self.embedder.use_onnx(result.folder, reason=result.reason)
-        self.onnx_record = export_record(key, result, self.settings.index_path)
+        self.onnx_record = export_for_build(self.embedder, self.previous_meta, self.settings.index_path,
+                                            self.onnx_root, self.log)
 
     def vectors_for(self, db, fiches: list[Fiche]) -> dict[str, list[tuple]]:
         """slug → [(chunk, hash, vector bytes)], reusing stored vectors of identical chunks."""

@@ -10,6 +10,7 @@ import json
 from typing import TYPE_CHECKING, Iterable
 
 import sqlite_utils
+from filelock import FileLock, Timeout
 from sqlite_utils.db import jsonify_if_needed
 
 from kb.facets import REGISTRY
@@ -19,12 +20,30 @@ if TYPE_CHECKING:
     from kb.chunking import Chunk
     from kb.model import Fiche
     from kb.problems import Problem
+    from kb.settings import Settings
 
 SCHEMA_VERSION = "5"
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "financements",
                "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
 BATCH = 500  # ids per statement: well under SQLite's limit of bound parameters
+
+
+class BuildError(Exception):
+    """A build that cannot run or is refused; the message says why, in French."""
+
+
+def build_lock(settings: "Settings"):
+    """The index folder's lock, held by the one process that writes it (a build, an export)."""
+    index_dir = settings.index_path
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(index_dir / ".build.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        raise BuildError(f"une autre construction de l'index est en cours (verrou {lock.lock_file}): "
+                         "attendez qu'elle se termine puis relancez « kb build ».") from None
+    return lock
 
 
 def fiche_record(fiche: Fiche, file_hash: str) -> dict:

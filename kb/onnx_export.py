@@ -196,3 +196,63 @@ def export_record(model_key: str, result: ExportResult, index_dir: Path) -> str:
     index_dir = Path(os.path.abspath(index_dir))
     path = os.path.relpath(folder, index_dir) if folder.is_relative_to(index_dir) else str(folder)
     return json.dumps({"model_key": model_key, "digest": result.digest, "path": path}, ensure_ascii=False)
+
+
+def export_for_build(embedder, previous_meta: dict, index_dir: Path, root: Path, log) -> str | None:
+    """Find or make the ONNX export of a build's model, and make ``embedder`` encode with it;
+    returns the meta ``onnx`` to record (None: nothing known yet, try again next build).
+
+    The export the published catalog records is taken as it is (no model, no digest); a model
+    that cannot be exported is not tried again until « kb model export » or a full build."""
+    from kb.embed import ModelError
+    from kb.onnx_encoder import MODEL_FILE, REFUSED, recorded_export
+
+    previous = previous_meta.get("onnx")
+    folder, reason = recorded_export(previous_meta, index_dir, embedder.key)
+    if folder is not None and (folder / MODEL_FILE).is_file():
+        embedder.use_onnx(folder)
+        return previous
+    if reason.startswith(REFUSED):  # this model was refused already
+        embedder.use_onnx(None, reason=reason)
+        return previous
+    try:
+        result = ensure_export(embedder, root, force=False, log=log)
+    except ModelError as exc:
+        log(f"Export ONNX remis à la prochaine construction ({exc}).")
+        return None
+    if result.folder is None:
+        log(f"Export ONNX impossible pour le modèle « {embedder.model_name} » ({result.reason}): "
+            "les requêtes seront encodées par sentence-transformers (torch), plus lentement.")
+    elif result.made:
+        log(f"Export ONNX du modèle enregistré dans {result.folder}.")
+    embedder.use_onnx(result.folder, reason=result.reason)
+    return export_record(embedder.key, result, index_dir)
+
+
+def export_onnx(settings, force: bool = False, log=None):
+    """``kb model export``: make the ONNX export of the configured model (again with ``force``)
+    and record it in the index when there is one built with that model. Returns
+    (kb.onnx_export.ExportResult, whether the index records it now)."""
+    from kb import catalog as cat
+    from kb.catalog_writer import CatalogWriter, build_lock
+    from kb.embed import Embedder
+
+    log = log or (lambda message: None)
+    embedder = Embedder.from_settings(settings)
+    lock = build_lock(settings)
+    try:
+        result = ensure_export(embedder, settings.onnx_path, force=force, log=log)
+        if not settings.catalog_path.exists():
+            return result, False
+        db = cat.connect(settings.catalog_path)
+        try:
+            meta = cat.check_readable(db, settings.catalog_path)
+            if meta.get("model_key") != embedder.key:
+                return result, False
+            CatalogWriter(db).set_meta({"onnx": export_record(embedder.key, result, settings.index_path)})
+        finally:
+            db.conn.close()
+        cat.mark_verified(settings.catalog_path)
+        return result, True
+    finally:
+        lock.release()

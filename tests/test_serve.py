@@ -45,7 +45,13 @@ def wait_until_healthy(process: subprocess.Popen, port: int, log: Path) -> None:
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on the port and a new server can bind it (as Streamlit does, with
+    SO_REUSEADDR: the health checks' closed connections may linger in TIME_WAIT)."""
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            return False
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
             return True
