@@ -1,6 +1,6 @@
 """sentence-transformers (torch) against kb's own ONNX encoder, on the bundled bank.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/onnx_encoder.py
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.onnx_encoder        # from the repository root
 
 Exports the configured model (kb.onnx_export, into a temporary folder), then prints the time to
 encode every chunk of practices/ with each (default threads), the largest difference between
@@ -18,7 +18,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 QUERIES = ["aider les personnes âgées", "médiation numérique", "inclusion numérique en zone rurale",
            "formation des agents aux outils collaboratifs", "ouverture des données publiques",

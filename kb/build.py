@@ -12,6 +12,10 @@
   meta (``onnx``); queries then never need torch, nor do builds with few passages to encode
   (kb.embed.ONNX_PASSAGES_MAX). A model that cannot be exported keeps sentence-transformers,
   and the build goes on.
+- Without the ``vectors`` extra (torch, sentence-transformers; see kb.extras) the catalog is
+  built all the same, fiches, facets, full-text index and problems, with chunks but no
+  vectors; the meta records it (``vectors`` = ``absent``) and searches are lexical. The next
+  build with the extra computes the missing vectors, even of unchanged fiches.
 """
 
 from __future__ import annotations
@@ -26,12 +30,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
-
 from kb import catalog as cat
 from kb.bank import BankEntry, duplicate_problems, find_fiche_files
 from kb.catalog_writer import SCHEMA_VERSION, BuildError, CatalogWriter, build_lock
 from kb.chunking import chunk_fiche
+from kb.extras import available, install_hint
 from kb.fiche import Fiche, parse_file
 from kb.problems import ERROR, Problem
 from kb.settings import Settings
@@ -39,6 +42,10 @@ from kb.vocab import vocab
 
 
 PROGRESS_EVERY = 2000  # files between two progress lines (a bank of that size takes seconds)
+VECTORS_ABSENT = "absent"  # meta ``vectors`` of a catalog built without the vectors extra
+NO_VECTORS_LOG = ("Vecteurs non calculés : l'extra « vectors » (torch, sentence-transformers) n'est pas installé ; "
+                  "la recherche sera lexicale seule. Pour les calculer : " + install_hint("vectors")
+                  + " puis « kb build ».")
 
 
 @dataclass
@@ -54,6 +61,7 @@ class BuildReport:
     chunks_encoded: int = 0
     chunks_reused: int = 0
     full: bool = False
+    vectors: bool = True  # False: built without the vectors extra, some chunks have no vector
     seconds: float = 0.0
     problems: list[Problem] = field(default_factory=list)
 
@@ -98,6 +106,8 @@ class _Builder:
 
         self.settings = settings
         self.source = Path(source)
+        # vectors need the model (the vectors extra), unless an embedder is given (tests, eval)
+        self.with_vectors = embedder is not None or available("vectors")
         self.embedder = embedder or Embedder.from_settings(settings)
         self.force = force
         self.strict = strict
@@ -109,6 +119,7 @@ class _Builder:
         self.onnx_root = Path(onnx_root) if onnx_root is not None else settings.onnx_path
         self.previous_meta: dict = {}  # the published catalog's, when it is updated in place
         self.onnx_record: str | None = None  # meta ``onnx`` to write (None: none known yet)
+        self.refill: list[tuple[int, bytes]] = []  # (chunk id, vector) of stored chunks without one
 
     def rel(self, path: Path) -> str:
         """The path from the bank's root, of the file itself: a symbolic link keeps its own name
@@ -193,7 +204,7 @@ class _Builder:
         self.report.added = len(parsed) - self.report.updated
         inserts = sorted(parsed.values(), key=lambda item: item[0].slug)
         self.prepare_onnx()
-        vectors = self.vectors_for(db, [f for f, _ in inserts])
+        vectors = self.vectors_for(db, [f for f, _ in inserts], self.chunks_without_vectors(db))
 
         self.publish(db, full, removed_ids, inserts, vectors, problems, hashes, excluded)
         self.report.seconds = time.perf_counter() - started
@@ -223,16 +234,25 @@ class _Builder:
         if full:
             writer.create_schema()
         self.log("Écriture de l'index…")
+        # vectors were missing from this catalog (built without the vectors extra) and are now
+        # complete: its vector index is rebuilt whole, whatever this build changed
+        completed = self.with_vectors and self.previous_meta.get("vectors") == VECTORS_ABSENT
+        absent = not self.with_vectors and (full or self.report.changed)
+        self.report.vectors = not absent and (self.with_vectors
+                                              or self.previous_meta.get("vectors") != VECTORS_ABSENT)
+        if absent:
+            self.log(NO_VECTORS_LOG)
         try:
             with target.atomic():
                 removed_chunks = writer.delete_fiches(removed_ids)
                 added_fiches = self.insert(writer, inserts, vectors)
+                writer.set_chunk_vectors(self.refill)
                 self.write_problems(writer, problems, hashes, excluded)
-                if full or self.report.changed or not target.execute(
+                if full or self.report.changed or completed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
-                    changes = None if full else (removed_chunks, self.chunks_of(target, added_fiches))
+                    changes = None if full or completed else (removed_chunks, self.chunks_of(target, added_fiches))
                     self.write_vector_index(writer, changes)
-                self.write_meta(writer)
+                self.write_meta(writer, absent)
             self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
             if full:
                 target.conn.close()
@@ -294,15 +314,24 @@ class _Builder:
 
     def prepare_onnx(self) -> None:
         """Encode with the model's ONNX export, found or made (kb.onnx_export.export_for_build)."""
-        if not hasattr(self.embedder, "use_onnx"):
-            return  # an embedder without a model behind it (tests)
+        if not hasattr(self.embedder, "use_onnx") or not self.with_vectors:
+            return  # an embedder without a model behind it (tests), or no model at all
         from kb.onnx_export import export_for_build
 
         self.onnx_record = export_for_build(self.embedder, self.previous_meta, self.settings.index_path,
                                             self.onnx_root, self.log)
 
-    def vectors_for(self, db, fiches: list[Fiche]) -> dict[str, list[tuple]]:
-        """slug → [(chunk, hash, vector bytes)], reusing stored vectors of identical chunks."""
+    def chunks_without_vectors(self, db) -> list[tuple[int, str, str]]:
+        """(id, hash, text) of the published catalog's chunks without a vector, when it was
+        built without the vectors extra and this build has it."""
+        if db is None or not self.with_vectors or self.previous_meta.get("vectors") != VECTORS_ABSENT:
+            return []
+        return [tuple(row) for row in db.execute("SELECT id, hash, text FROM chunks WHERE vector IS NULL")]
+
+    def vectors_for(self, db, fiches: list[Fiche], refill: list[tuple[int, str, str]] = ()) -> dict[str, list[tuple]]:
+        """slug → [(chunk, hash, vector bytes)], reusing stored vectors of identical chunks;
+        ``refill``: stored chunks (id, hash, text) to encode too (their vectors go to
+        ``self.refill``). Without the vectors extra, a chunk no stored one matches gets None."""
         key = self.embedder.key
         planned = {f.slug: [(c, c.hash(key)) for c in chunk_fiche(f, self.settings.chunk_words)] for f in fiches}
         wanted = {h for chunks in planned.values() for _, h in chunks}
@@ -312,22 +341,29 @@ class _Builder:
             for start in range(0, len(wanted_list), 500):
                 part = wanted_list[start:start + 500]
                 marks = ",".join("?" * len(part))
-                for h, blob in db.execute(f"SELECT hash, vector FROM chunks WHERE hash IN ({marks})", part):
+                for h, blob in db.execute(f"SELECT hash, vector FROM chunks WHERE hash IN ({marks}) "
+                                          "AND vector IS NOT NULL", part):
                     known[h] = blob
         missing: dict[str, str] = {}
         for chunks in planned.values():
             for chunk, h in chunks:
                 if h not in known:
                     missing.setdefault(h, chunk.text)
+        for _, h, text in refill:
+            if h not in known:
+                missing.setdefault(h, text)
         self.report.chunks_reused = sum(1 for chunks in planned.values() for _, h in chunks if h in known)
-        if missing:
+        if missing and self.with_vectors:
+            import numpy as np
+
             self.log(f"Calcul de {len(missing)} vecteurs avec le modèle {self.embedder.model_name}…")
             encoded = self.embedder.encode_passages(list(missing.values()),
                                                     progress=self.progress and len(missing) > 64)
             for h, vector in zip(missing, encoded):
                 known[h] = np.asarray(vector, dtype="float32").tobytes()
-        self.report.chunks_encoded = len(missing)
-        return {slug: [(c, h, known[h]) for c, h in chunks] for slug, chunks in planned.items()}
+            self.report.chunks_encoded = len(missing)
+        self.refill = [(chunk_id, known[h]) for chunk_id, h, _ in refill]
+        return {slug: [(c, h, known.get(h)) for c, h in chunks] for slug, chunks in planned.items()}
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -355,9 +391,14 @@ class _Builder:
                                 for p in problems if p.path in invalid)
 
     def write_vector_index(self, writer: CatalogWriter, changes: tuple[list[int], list[int]] | None) -> None:
+        chunks = writer.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        if not self.with_vectors:  # no vectors to index (nor numpy and faiss, maybe)
+            writer.replace_vector_blob(None)
+            writer.set_meta({"vector_index": json.dumps({"kind": "none", "chunks": chunks}),
+                             "vectors": VECTORS_ABSENT})
+            return
         from kb.index import FLAT, choose_kind, write_index
 
-        chunks = writer.db.execute("SELECT count(*) FROM chunks").fetchone()[0]
         exact_max = self.settings.exact_max_chunks
         approximate = choose_kind(chunks, exact_max) != FLAT
         if approximate:
@@ -366,7 +407,8 @@ class _Builder:
                            self.settings.nprobe, changes)
         writer.set_meta({"vector_index": json.dumps(info)})
 
-    def write_meta(self, writer: CatalogWriter) -> None:
+    def write_meta(self, writer: CatalogWriter, vectors_absent: bool = False) -> None:
+        """``vectors_absent``: this build stored chunks without vectors (no vectors extra)."""
         meta = {
             "schema_version": SCHEMA_VERSION,
             "vocab": vocab().digest,
@@ -377,7 +419,11 @@ class _Builder:
         }
         if self.onnx_record is not None:
             meta["onnx"] = self.onnx_record
-        if self.report.chunks_encoded or self.report.full:
+        if vectors_absent:
+            meta["vectors"] = VECTORS_ABSENT
+        elif self.with_vectors:
+            meta["vectors"] = "complete"
+        if self.with_vectors and (self.report.chunks_encoded or self.report.full):
             # describing the model loads it: only when it was (or must be) used anyway
             meta["model"] = json.dumps(self.embedder.describe(), ensure_ascii=False)
         writer.set_meta(meta)

@@ -10,7 +10,8 @@ Tables:
 - ``vector_blob``: the serialised approximate (IVF) vector index, one row, when the bank is
   too large for exact search (see :mod:`kb.index`);
 - ``problems``: the invalid files of the last build and their problems;
-- ``meta``: schema version, vocabulary digest, model, build id and date, vector index kind.
+- ``meta``: schema version, vocabulary digest, model, build id and date, vector index kind,
+  and ``vectors`` (``absent`` when built without the vectors extra: chunks have no vector).
 """
 
 from __future__ import annotations
@@ -176,6 +177,13 @@ class Catalog:
 
     def close(self) -> None:
         self.db.conn.close()
+
+    @property
+    def has_vectors(self) -> bool:
+        """Whether every chunk has its vector and the vector index is kept: False for a catalog
+        built without the vectors extra (kb.build), searched by words alone."""
+        kind = json.loads(self.meta.get("vector_index") or "{}").get("kind")
+        return self.meta.get("vectors") != "absent" and kind != "none"
 
     def build_id(self) -> str:
         row = self.db.execute("SELECT value FROM meta WHERE key = 'build_id'").fetchone()

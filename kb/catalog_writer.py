@@ -135,11 +135,20 @@ class CatalogWriter:
         return fiche_id
 
     def put_chunks(self, fiche_id: int, chunks: Iterable[tuple[Chunk, str, bytes]]) -> None:
-        """Store the embedded chunks of a fiche: (chunk, chunk hash, float32 vector bytes)."""
+        """Store the chunks of a fiche: (chunk, chunk hash, float32 vector bytes or None when
+        the build has no vectors extra)."""
         with self._transaction() as conn:
             conn.executemany(
                 "INSERT INTO chunks (fiche_id, ord, section, text, hash, vector) VALUES (?, ?, ?, ?, ?, ?)",
                 [(fiche_id, chunk.ord, chunk.section, chunk.text, h, blob) for chunk, h, blob in chunks])
+
+    def set_chunk_vectors(self, vectors: Iterable[tuple[int, bytes]]) -> None:
+        """Give stored chunks their vectors: (chunk id, float32 vector bytes); the chunks of a
+        catalog built without the vectors extra have none (NULL)."""
+        vectors = [(blob, chunk_id) for chunk_id, blob in vectors]
+        if vectors:
+            with self._transaction() as conn:
+                conn.executemany("UPDATE chunks SET vector = ? WHERE id = ?", vectors)
 
     def delete_fiches(self, ids: list[int]) -> list[int]:
         """Delete fiches with their facets and chunks; returns the ids of the deleted chunks."""

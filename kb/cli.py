@@ -1,7 +1,9 @@
 """The ``kb`` command: new, validate, build, model export, stats, search, similar, eval, serve.
 
 Heavy libraries (torch, sentence-transformers, faiss) are imported inside the commands that
-need them, so ``kb validate``, ``kb new`` and ``kb stats`` start in a fraction of a second.
+need them, so ``kb validate``, ``kb new`` and ``kb stats`` start in a fraction of a second, and
+work with the core install alone (kb.extras): a command whose extra is missing says which to
+install, in French, instead of a traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +16,20 @@ import click
 
 from kb.cli_common import build_failed, reading_index, settings_of
 from kb.cli_queries import evaluate, search, similar
+from kb.extras import MissingExtra, require
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    """The command group: an optional dependency group that is missing is a message naming it."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except MissingExtra as exc:
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--root", type=click.Path(file_okay=False, path_type=Path), envvar="KB_ROOT",
               help="Dossier de la banque (contient practices/, kb.toml). Défaut: dossier courant.")
 @click.option("--model", help="Modèle d'embeddings (nom ou dossier local). Défaut: réglage « model ».")
@@ -115,12 +128,13 @@ def build(ctx: click.Context, source: Path | None, force: bool, strict: bool, qu
     for problem in report.problems:
         if not quiet or problem.severity == "error":
             click.echo(problem.format(), err=True)
+    vectors = (f"{report.chunks_encoded} passage(s) encodé(s), {report.chunks_reused} réutilisé(s)" if report.vectors
+               else "vecteurs non calculés (extra « vectors » absent: recherche lexicale seule)")
     click.echo(
         f"Index {settings.catalog_path}: {report.fiches} fiche(s) "
         f"({report.added} ajoutée(s), {report.updated} modifiée(s), {report.removed} supprimée(s), "
         f"{report.unchanged} inchangée(s)); {report.invalid} fichier(s) invalide(s) écarté(s); "
-        f"{report.chunks_encoded} passage(s) encodé(s), {report.chunks_reused} réutilisé(s); "
-        f"{report.seconds:.1f} s."
+        f"{vectors}; {report.seconds:.1f} s."
     )
 
 
@@ -141,6 +155,7 @@ def model_export(ctx: click.Context, force: bool) -> None:
     « kb build » le fait déjà une fois par modèle; cette commande le refait à la demande. Les
     recherches encodent alors leur texte avec onnxruntime, sans charger torch. Un modèle que
     l'export ne prend pas en charge reste encodé par sentence-transformers."""
+    require("vectors", "l'export ONNX du modèle")
     from kb.build import BuildError
     from kb.onnx_export import export_onnx
     from kb.catalog import CORRUPTION_ERRORS, CatalogError
@@ -206,6 +221,7 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
     """Lance l'application Streamlit (construit l'index s'il manque ou n'est plus à jour)."""
     import os
 
+    require("app", "l'application")
     from kb.build import BuildError, build as run_build
     from kb.catalog import CORRUPTION_ERRORS, CatalogError
     from kb.embed import ModelError

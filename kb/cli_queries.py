@@ -29,6 +29,8 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
         click.echo(json.dumps(results.to_dict(), ensure_ascii=False, indent=2))
         return
     color = sys.stdout.isatty()
+    if results.note:
+        click.echo(f"Note : {results.note}", err=True)
     if results.corrected_from:
         click.echo(f"Résultats pour « {results.query} » (« {results.corrected_from} » contient des mots inconnus "
                    "de la banque).")
@@ -114,6 +116,8 @@ def evaluate(ctx: click.Context, queries_path: Path | None, corpus: Path | None,
                                                       log=lambda m: click.echo(m, err=True))
     except ev.EvalError as exc:
         raise click.ClickException(str(exc)) from exc
+    if engine.dense_note:
+        click.echo(f"Note : {engine.dense_note}", err=True)
     if tune:
         _tune(settings, engine, queries, offtopic, label, as_json)
         return

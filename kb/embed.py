@@ -17,10 +17,12 @@ import logging
 import os
 import threading
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from kb.settings import DEFAULT_MODEL, Settings
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger("kb")
 # Passages: sentence-transformers encodes a large batch faster than the ONNX export (256 of
@@ -135,6 +137,8 @@ class Embedder:
         return self._encode(texts, self.query_prompt, False)
 
     def _encode(self, texts: list[str], prompt: str, progress: bool, onnx: bool = True) -> np.ndarray:
+        import numpy as np
+
         if not texts:
             return np.zeros((0, self.dimension), dtype="float32")
         onnx = self.onnx if onnx else None
@@ -154,6 +158,9 @@ class Embedder:
 
 @functools.lru_cache(maxsize=4)
 def _load(name: str, backend: str):
+    from kb.extras import require
+
+    require("vectors", "le calcul des vecteurs (modèle d'embeddings)")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from sentence_transformers import SentenceTransformer
 

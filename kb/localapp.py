@@ -47,6 +47,25 @@ def app_command(port: int) -> list[str]:
             "--server.fileWatcherType", "none"]
 
 
+def wait_until_healthy(process: subprocess.Popen, base: str, log_path: Path, timeout: float = START_TIMEOUT) -> None:
+    """Return once the Streamlit server of ``process`` answers its health check at ``base``;
+    :class:`AppStartError` with its log when it exits or does not answer in time."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if process.poll() is not None:
+            raise AppStartError(f"Streamlit s'est arrêté (code {process.returncode}):\n"
+                                f"{log_path.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise AppStartError(f"Streamlit ne répond pas après {timeout} s:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.2)  # polling interval, bounded by the deadline above
+
+
 @contextlib.contextmanager
 def running_app(index_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None,
                 start_timeout: float = START_TIMEOUT) -> Iterator[App]:
@@ -61,19 +80,7 @@ def running_app(index_dir: Path, log_path: Path, extra_env: dict[str, str] | Non
         process = subprocess.Popen(app_command(port), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + start_timeout
-        while True:
-            if process.poll() is not None:
-                raise AppStartError(f"Streamlit s'est arrêté (code {process.returncode}):\n{log_path.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                raise AppStartError(f"Streamlit ne répond pas après {start_timeout} s:\n{log_path.read_text()}")
-            time.sleep(0.2)  # polling interval, bounded by the deadline above
+        wait_until_healthy(process, base, log_path, start_timeout)
         yield App(base, process, log_path)
     finally:
         process.terminate()

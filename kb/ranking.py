@@ -41,9 +41,14 @@ class Ranker:
     def vectors(self):
         with self._vectors_lock:
             if self._vectors is None:
+                import numpy as np
+
                 from kb.index import VectorIndex
 
-                self._vectors = VectorIndex.from_catalog(self.catalog.db, self.catalog.meta)
+                if self.catalog.has_vectors:
+                    self._vectors = VectorIndex.from_catalog(self.catalog.db, self.catalog.meta)
+                else:  # built without the vectors extra: an empty index, words alone rank
+                    self._vectors = VectorIndex.flat(np.zeros(0), np.zeros(0), np.zeros((0, 1), dtype="float32"))
             return self._vectors
 
     def lexical_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:

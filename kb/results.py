@@ -68,11 +68,14 @@ class Results:
     # corrected query's (the typed one counted nothing)
     suggestion: str | None = None
     corrected_from: str | None = None
+    # why the search ranked by words alone whatever the mode asked (no vectors in the index,
+    # or no way to encode the query): French, shown to the reader; None otherwise
+    note: str | None = None
 
     def to_dict(self) -> dict:
         """The results as JSON values (the output of ``kb search --json``)."""
         return {"query": self.query, "mode": self.mode, "total": self.total, "expansions": self.expansions,
-                "suggestion": self.suggestion, "corrected_from": self.corrected_from,
+                "suggestion": self.suggestion, "corrected_from": self.corrected_from, "note": self.note,
                 "hits": [h.to_dict() for h in self.hits], "others": [h.to_dict() for h in self.others],
                 "facets": self.facets}
 

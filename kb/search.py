@@ -15,6 +15,11 @@ query whose ids select among the counted fiches.
 The pieces: :mod:`kb.query` (a query's terms and expansions), :mod:`kb.ranking` (one query's
 ranking and decision), :mod:`kb.fusion`, :mod:`kb.relevance`, :mod:`kb.snippets` (the passage
 under a hit) and :mod:`kb.results` (what a search gives back). The public API is :mod:`kb`.
+
+Importing this module needs the ``search`` extra (kb.extras): without it, a French
+:class:`kb.extras.MissingExtra`. A catalog built without vectors (no ``vectors`` extra), or one
+whose queries cannot be encoded (no ONNX export and no torch), is searched by words alone:
+``Results.note`` says so.
 """
 
 from __future__ import annotations
@@ -24,7 +29,11 @@ import json
 import threading
 from collections import OrderedDict
 
-import numpy as np
+from kb.extras import available, install_hint, require
+
+require("search", "la recherche")
+
+import numpy as np  # noqa: E402  (after the check, which names the extra to install)
 
 from kb.bank import BankEntry
 from kb.catalog import Catalog, CatalogError, fiche_from_row, file_identity
@@ -44,6 +53,11 @@ MODES = ("hybrid", "lexical", "dense")
 OTHERS_SHOWN = 5  # weaker matches listed apart from the counted ones
 RANKING_CACHE = 64  # queries whose ranking is kept (facet counts and pages reuse it)
 __all__ = ["MODES", "Engine", "IndexMismatch"]
+NO_VECTORS_NOTE = ("l'index n'a pas de vecteurs (construit sans l'extra « vectors ») : recherche lexicale seule. "
+                   f"Pour la recherche sémantique : {install_hint('vectors')} puis « kb build ».")
+NO_ENCODER_NOTE = ("l'index n'a pas d'export ONNX du modèle et l'extra « vectors » (torch) n'est pas installé : "
+                   f"recherche lexicale seule. Pour la recherche sémantique : {install_hint('vectors')} "
+                   "puis « kb build ».")
 
 
 class Engine:
@@ -68,6 +82,7 @@ class Engine:
         self._file_seen = file_identity(catalog.path)
         self._check_model()
         self._use_recorded_export()
+        self.dense_note = self._dense_unavailable()
 
     @classmethod
     def open(cls, settings: Settings, embedder=None) -> "Engine":
@@ -94,6 +109,14 @@ class Engine:
 
             folder, reason = recorded_export(self.catalog.meta, self.catalog.path.parent, self.embedder.key)
             use_onnx(folder, threads=1, reason=reason)
+
+    def _dense_unavailable(self) -> str | None:
+        """Why queries cannot be ranked by their vectors here (a French note), or None."""
+        if not self.catalog.has_vectors:
+            return NO_VECTORS_NOTE
+        if getattr(self.embedder, "uses_onnx", True) is False and not available("vectors"):
+            return NO_ENCODER_NOTE  # sentence-transformers would encode the queries, and it is absent
+        return None
 
     def _init_encoding_thread(self) -> None:
         if getattr(self.embedder, "uses_onnx", True) is False:
@@ -122,6 +145,7 @@ class Engine:
             self._ranker = Ranker(fresh, self.settings, self.embedder, self.thesaurus, self.cutoff)
             self._check_model()
             self._use_recorded_export()
+            self.dense_note = self._dense_unavailable()
             return True
 
     # -- pieces (kb.ranking) ---------------------------------------------------------------------
@@ -191,7 +215,8 @@ class Engine:
             hits = self._hits(page, ranking, parsed)
             weaker = self._hits(others if offset + limit >= len(counted) else [], ranking, parsed)
             return Results(parsed.text, hits, len(counted), self.catalog.facet_counts(counted),
-                           parsed.expansion_labels, mode, others=weaker, suggestion=suggestion)
+                           parsed.expansion_labels, "lexical" if self.dense_note else mode, others=weaker,
+                           suggestion=suggestion, note=self.dense_note)
 
     def _within(self, ranking: Ranking, filters: Filters) -> list[int]:
         """The ranking's candidates that pass the filters, best first."""
@@ -243,6 +268,8 @@ class Engine:
     def ranking(self, parsed: ParsedQuery, mode: str = "hybrid", weight: float | None = None) -> Ranking:
         """The unfiltered ranking of a query and its relevance decision, cached per build."""
         weight = self.settings.dense_weight if weight is None else weight
+        if self.dense_note:  # no vectors, or no way to encode the query: words alone
+            mode, weight = "lexical", 0.0
         key = (parsed.text, mode, weight, self._build_id)
         with self._lock:
             if key in self._rankings:

@@ -9,14 +9,12 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from conftest import ROOT
-from kb.localapp import free_port
+from kb.localapp import free_port, wait_until_healthy
 
 pytestmark = pytest.mark.model
 
@@ -28,20 +26,6 @@ def start_serve(port: int, cwd: Path, env: dict, log: Path) -> subprocess.Popen:
         return subprocess.Popen([sys.executable, "-m", "kb.cli", "serve", "--port", str(port)], cwd=cwd,
                                 env={**os.environ, "HF_HUB_OFFLINE": "1", **env}, stdout=out,
                                 stderr=subprocess.STDOUT)
-
-
-def wait_until_healthy(process: subprocess.Popen, port: int, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text(errors="replace")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)  # polling interval, bounded by the deadline
-    pytest.fail(f"no answer after {START_TIMEOUT} s:\n{log.read_text(errors='replace')}")
 
 
 def port_is_free(port: int) -> bool:
@@ -72,7 +56,7 @@ def test_sigterm_stops_the_application_and_frees_its_port(bundled_settings, tmp_
     port = free_port()
     log = tmp_path / "serve.log"
     process = start_serve(port, ROOT, {"KB_ROOT": str(ROOT), "KB_INDEX_DIR": str(bundled_settings.index_path)}, log)
-    wait_until_healthy(process, port, log)
+    wait_until_healthy(process, f"http://127.0.0.1:{port}", log, START_TIMEOUT)
     stop_with_sigterm(process)
     assert port_is_free(port), "Streamlit still holds the port after SIGTERM"
 
@@ -94,7 +78,7 @@ def test_the_installed_package_serves_a_bank_from_any_folder(tmp_path):
     log = tmp_path / "serve.log"
     process = start_serve(port, bank, {"PYTHONPATH": str(site)}, log)
     try:
-        wait_until_healthy(process, port, log)
+        wait_until_healthy(process, f"http://127.0.0.1:{port}", log, START_TIMEOUT)
         command = Path(f"/proc/{process.pid}/cmdline").read_bytes().split(b"\0")
         assert str(app).encode() in command, command  # the installed copy, not the checkout's
         assert (bank / "index" / "catalog.db").exists()
