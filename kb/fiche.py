@@ -15,11 +15,12 @@ from pathlib import Path
 
 from kb import frontmatter
 from kb.body import PLACEHOLDER, check_body, check_placeholders
+from kb.front import FIELDS, check_front
 from kb.frontmatter import MAX_YAML_DEPTH
 from kb.messages import field_of, text
 from kb.model import DEFAULT_LICENCE, Fiche, Section
 from kb.problems import ERROR, Problem, Reporter, problem
-from kb.rules import FIELDS, Context, check_front
+from kb.rules import Context
 from kb.textnorm import slugify
 
 __all__ = ["DEFAULT_LICENCE", "FIELDS", "MAX_FILE_BYTES", "MAX_YAML_DEPTH", "PLACEHOLDER", "Fiche", "Section",

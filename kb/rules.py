@@ -3,18 +3,17 @@
 ``FIELDS`` says, for each key of the contract, whether it is required and which kind of value
 it holds; ``RULES`` maps each kind to the function that checks a value of that kind and gives
 it back cleaned (or None after reporting the problems). Mapping fields (territoire, contact,
-liens…) have their rules in :mod:`kb.rules_mappings`, registered in the same table.
+liens…) have their rules in :mod:`kb.rules_mappings`, registered in the same table; the table
+of fields and the check of a whole front matter are in :mod:`kb.front`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
 from typing import Callable
 
 from kb.messages import text
-from kb.model import DEFAULT_LICENCE
 from kb.problems import Reporter
 from kb.vocab import suggest, vocab
 
@@ -62,31 +61,6 @@ def rule(kind: str) -> Callable[[Rule], Rule]:
     return register
 
 
-@dataclass(frozen=True)
-class Field:
-    required: bool
-    kind: str
-
-
-FIELDS = {
-    "titre": Field(True, "text"),
-    "resume": Field(True, "text"),
-    "thematiques": Field(True, "slugs"),
-    "publics": Field(True, "slugs"),
-    "territoire": Field(True, "territoire"),
-    "porteur": Field(True, "text"),
-    "debut": Field(True, "month"),
-    "statut": Field(True, "slug"),
-    "mise_a_jour": Field(True, "date"),
-    "partenaires": Field(False, "texts"),
-    "dispositifs": Field(False, "slugs"),
-    "budget_eur": Field(False, "amount"),
-    "financements": Field(False, "texts"),
-    "contact": Field(False, "contact"),
-    "liens": Field(False, "liens"),
-    "mots_cles": Field(False, "texts"),
-    "licence": Field(False, "text"),
-}
 TEXT_BOUNDS = {"titre": (10, 120), "resume": (50, 400)}
 LIST_BOUNDS = {"thematiques": (1, 5), "publics": (1, 6)}
 # slug fields → their vocabulary (attribute of kb.vocab.Vocab)
@@ -96,32 +70,6 @@ VOCABULARIES: dict[str, Callable] = {
     "dispositifs": lambda v: v.dispositifs,
     "statut": lambda v: v.statuts,
 }
-
-
-def check_front(front: dict, ctx: Context) -> dict:
-    """The checked values of a front matter, keyed as the fields of :class:`kb.model.Fiche`."""
-    values: dict = {"extras": {}}
-    for key, value in front.items():
-        key = str(key)
-        if key.startswith("x_"):
-            values["extras"][key] = value
-            continue
-        if key not in FIELDS:
-            ctx.error((key,), "key_unknown", hint=close_hint(key, FIELDS), keys=", ".join(FIELDS))
-    for key, spec in FIELDS.items():
-        value = front.get(key)
-        if value is None or value == "" or value == []:
-            if spec.required:
-                if key in front:
-                    ctx.error((key,), "required_empty")
-                else:
-                    ctx.error((key,), "required_missing", line=ctx.front_last_line)
-            continue
-        checked = RULES[spec.kind](ctx, key, value)
-        if checked is not None:
-            values[key] = checked
-    values.setdefault("licence", DEFAULT_LICENCE)
-    return values
 
 
 def close_hint(value: str, choices, aliases=None) -> str:
@@ -275,7 +223,3 @@ def check_mapping(ctx: Context, value, keys: tuple, where: tuple) -> dict | None
 
 def valid_url(url: str) -> bool:
     return bool(re.match(r"^https?://[^\s/$.?#][^\s]*$", url, re.IGNORECASE))
-
-
-# the rules of the mapping fields register themselves in RULES (last: they use the rules above)
-from kb import rules_mappings  # noqa: E402,F401
