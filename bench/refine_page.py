@@ -1,7 +1,7 @@
 """Time of the engine's work for one Rechercher page with three filters: the search, the
 filter panel's counts (kb.refine.filter_counts) and, when nothing is found, the relaxations.
 
-    .venv/bin/python -m bench.refine_page --runs 20       # from the repository root, index built
+    .venv/bin/python -m bench.refine_page --runs 20 [--mode lexical]   # from the repository root, index built
 
 Each run starts with an empty ranking cache, as a new query does. Prints the median and p95
 in milliseconds, per query and overall.
@@ -26,6 +26,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--root", type=Path, default=Path.cwd())
+    parser.add_argument("--mode", default="hybrid", choices=["hybrid", "lexical"],
+                        help="lexical: no query encoding, only the engine's own work")
     args = parser.parse_args()
 
     from kb.refine import filter_counts, relaxations
@@ -45,10 +47,10 @@ def main() -> None:
         for query in QUERIES:
             engine._rankings.clear()
             start = time.perf_counter()
-            results = engine.search(query, filters, limit=10)
-            filter_counts(engine, query, filters, results)
+            results = engine.search(query, filters, limit=10, mode=args.mode)
+            filter_counts(engine, query, filters, results, mode=args.mode)
             if not results.total:
-                relaxations(engine, query, filters)
+                relaxations(engine, query, filters, mode=args.mode)
             timings[query].append((time.perf_counter() - start) * 1000)
     every = [t for values in timings.values() for t in values]
     for query, values in timings.items():
