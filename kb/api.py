@@ -46,7 +46,9 @@ class Bank:
     The index is opened on first need (a missing or damaged index raises
     :class:`kb.catalog.CatalogError` then, with the command that repairs it) and the embedding
     model loads with the first query that needs it. Thread-safe; close it, or use it as a
-    context manager, to release the index.
+    context manager, to release the index. Everything but :meth:`validate` reads the index
+    through the search engine, which needs the ``search`` extra: without it,
+    :class:`kb.extras.MissingExtra` (an ImportError) says in French which extra to install.
     """
 
     def __init__(self, settings: Settings, embedder=None):

@@ -185,7 +185,7 @@ elif results.suggestion:
 if results.expansions:
     st.caption("Recherche élargie à : " + ", ".join(results.expansions))
 if results.note:  # an index without vectors: words alone (kb.search.NO_VECTORS_NOTE)
-    st.caption("Recherche par les mots seulement : " + components.md_escape(results.note))
+    st.caption("Note : " + components.md_escape(results.note))
 
 if not results.total:
     st.info("Aucune fiche ne correspond à cette recherche." if not search.query else
