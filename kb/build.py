@@ -140,8 +140,8 @@ class _Builder:
     def run(self) -> BuildReport:
         started = time.perf_counter()
         db, full = self.open_current()
-        existing = self.existing_fiches(db) if not full else {}
-        stored_problems = self.stored_problems(db) if not full else {}
+        existing = cat.existing_fiches(db) if not full else {}
+        stored_problems = cat.stored_problems(db) if not full else {}
         files, problems = find_fiche_files([self.source])
         problems = [Problem(self.rel(Path(p.path)), p.line, p.severity, p.message) for p in problems]
         refused = {p.path for p in problems if p.severity == ERROR}  # links, names that clash by case
@@ -247,10 +247,10 @@ class _Builder:
                 removed_chunks = writer.delete_fiches(removed_ids)
                 added_fiches = self.insert(writer, inserts, vectors)
                 writer.set_chunk_vectors(self.refill)
-                self.write_problems(writer, problems, hashes, excluded)
+                writer.record_problems(problems, hashes, excluded)
                 if full or self.report.changed or completed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
-                    changes = None if full or completed else (removed_chunks, self.chunks_of(target, added_fiches))
+                    changes = None if full or completed else (removed_chunks, cat.chunk_ids(target, added_fiches))
                     self.write_vector_index(writer, changes)
                 self.write_meta(writer, absent)
             self.report.fiches = target.execute("SELECT count(*) FROM fiches").fetchone()[0]
@@ -298,18 +298,6 @@ class _Builder:
         self.previous_meta = meta
         return db, False
 
-    @staticmethod
-    def existing_fiches(db) -> dict[str, dict]:
-        return {row["path"]: row for row in db.query("SELECT id, path, hash, slug, titre, titre_line FROM fiches")}
-
-    @staticmethod
-    def stored_problems(db) -> dict[str, tuple[str, list[Problem]]]:
-        out: dict[str, tuple[str, list[Problem]]] = {}
-        for row in db.query("SELECT * FROM problems WHERE hash != ''"):
-            out.setdefault(row["path"], (row["hash"], []))[1].append(
-                Problem(row["path"], row["line"], row["severity"], row["message"]))
-        return out
-
     # -- embedding -----------------------------------------------------------------------------
 
     def prepare_onnx(self) -> None:
@@ -326,7 +314,7 @@ class _Builder:
         built without the vectors extra and this build has it."""
         if db is None or not self.with_vectors or self.previous_meta.get("vectors") != VECTORS_ABSENT:
             return []
-        return [tuple(row) for row in db.execute("SELECT id, hash, text FROM chunks WHERE vector IS NULL")]
+        return cat.chunks_without_vectors(db)
 
     def vectors_for(self, db, fiches: list[Fiche], refill: list[tuple[int, str, str]] = ()) -> dict[str, list[tuple]]:
         """slug → [(chunk, hash, vector bytes)], reusing stored vectors of identical chunks;
@@ -335,15 +323,7 @@ class _Builder:
         key = self.embedder.key
         planned = {f.slug: [(c, c.hash(key)) for c in chunk_fiche(f, self.settings.chunk_words)] for f in fiches}
         wanted = {h for chunks in planned.values() for _, h in chunks}
-        known: dict[str, bytes] = {}
-        if db is not None and wanted:
-            wanted_list = sorted(wanted)
-            for start in range(0, len(wanted_list), 500):
-                part = wanted_list[start:start + 500]
-                marks = ",".join("?" * len(part))
-                for h, blob in db.execute(f"SELECT hash, vector FROM chunks WHERE hash IN ({marks}) "
-                                          "AND vector IS NOT NULL", part):
-                    known[h] = blob
+        known = cat.stored_vectors(db, wanted) if db is not None else {}
         missing: dict[str, str] = {}
         for chunks in planned.values():
             for chunk, h in chunks:
@@ -375,20 +355,6 @@ class _Builder:
             fiche_ids.append(fiche_id)
             writer.put_chunks(fiche_id, vectors[fiche.slug])
         return fiche_ids
-
-    @staticmethod
-    def chunks_of(db, fiche_ids: list[int]) -> list[int]:
-        return [r[0] for r in db.execute("SELECT id FROM chunks WHERE fiche_id IN (SELECT value FROM json_each(?))",
-                                         [cat.id_list(fiche_ids)])]
-
-    @staticmethod
-    def write_problems(writer: CatalogWriter, problems: list[Problem], hashes: dict[str, str],
-                       bank_wide: set[str]) -> None:
-        """Problems of invalid files; the file's hash lets the next build skip re-parsing it,
-        except for files with bank-wide problems (duplicates), which depend on other files."""
-        invalid = {p.path for p in problems if p.severity == ERROR}
-        writer.replace_problems((p, "" if p.path in bank_wide else hashes.get(p.path, ""))
-                                for p in problems if p.path in invalid)
 
     def write_vector_index(self, writer: CatalogWriter, changes: tuple[list[int], list[int]] | None) -> None:
         chunks = writer.db.execute("SELECT count(*) FROM chunks").fetchone()[0]

@@ -292,6 +292,47 @@ class Catalog:
         return {(a, b): n for a, b, n in rows}
 
 
+# -- what a build reads of the published catalog (sqlite_utils.Database, read-write) ----------
+
+
+def existing_fiches(db: sqlite_utils.Database) -> dict[str, dict]:
+    """path → the row (id, path, hash, slug, titre, titre_line) of each catalogued fiche."""
+    return {row["path"]: row for row in db.query("SELECT id, path, hash, slug, titre, titre_line FROM fiches")}
+
+
+def stored_problems(db: sqlite_utils.Database) -> dict[str, tuple[str, list]]:
+    """path → (file hash, problems) of the invalid files a build may skip re-parsing."""
+    from kb.problems import Problem
+
+    out: dict[str, tuple[str, list]] = {}
+    for row in db.query("SELECT * FROM problems WHERE hash != ''"):
+        out.setdefault(row["path"], (row["hash"], []))[1].append(
+            Problem(row["path"], row["line"], row["severity"], row["message"]))
+    return out
+
+
+def stored_vectors(db: sqlite_utils.Database, hashes) -> dict[str, bytes]:
+    """chunk hash → stored vector bytes, for the hashes that have one."""
+    wanted = sorted(hashes)
+    known: dict[str, bytes] = {}
+    for start in range(0, len(wanted), 500):
+        part = wanted[start:start + 500]
+        marks = ",".join("?" * len(part))
+        known.update(db.execute(f"SELECT hash, vector FROM chunks WHERE hash IN ({marks}) AND vector IS NOT NULL",
+                                part).fetchall())
+    return known
+
+
+def chunks_without_vectors(db: sqlite_utils.Database) -> list[tuple[int, str, str]]:
+    """(id, hash, text) of the chunks stored without a vector (a build without the vectors extra)."""
+    return [tuple(row) for row in db.execute("SELECT id, hash, text FROM chunks WHERE vector IS NULL")]
+
+
+def chunk_ids(db: sqlite_utils.Database, fiche_ids: list[int]) -> list[int]:
+    return [r[0] for r in db.execute("SELECT id FROM chunks WHERE fiche_id IN (SELECT value FROM json_each(?))",
+                                     [id_list(fiche_ids)])]
+
+
 def id_list(ids) -> str:
     """Ids as one JSON parameter, for ``IN (SELECT value FROM json_each(?))``: one bound value
     whatever the number of ids, and no temporary table to fill."""

@@ -22,10 +22,13 @@ if TYPE_CHECKING:
     from kb.problems import Problem
     from kb.settings import Settings
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"  # 6: couts (contract v2) and its derived figures
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
-JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "financements",
+JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "couts", "financements",
                "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
+# figures derived from couts and financements (kb.costs), stored to filter and sort on
+COST_COLUMNS = {"cout_total": float, "cout_par_beneficiaire": float, "cout_tranche": str, "montant_finance": float,
+                "part_financee": float, "reste_a_charge": float}
 BATCH = 500  # ids per statement: well under SQLite's limit of bound parameters
 
 
@@ -57,7 +60,8 @@ def fiche_record(fiche: Fiche, file_hash: str) -> dict:
         "mise_a_jour": fiche.mise_a_jour, "territoire_nom": fiche.territoire.get("nom"),
         "type": fiche.territoire.get("type"), "densite": fiche.densite, "densite_niveau": fiche.densite_niveau,
         "population": fiche.territoire.get("population"), "population_tranche": fiche.population_tranche,
-        "budget_eur": fiche.budget_eur, "licence": fiche.licence, "word_count": len(body_text.split()),
+        "budget_eur": fiche.budget_eur, **{name: getattr(fiche, name) for name in COST_COLUMNS},
+        "licence": fiche.licence, "word_count": len(body_text.split()),
         "body": fiche.body,
         "titre_terms": " ".join(analyze(fiche.titre)),
         "resume_terms": " ".join(analyze(fiche.resume)),
@@ -98,7 +102,8 @@ class CatalogWriter:
             "id": int, "slug": str, "path": str, "hash": str, "titre": str, "titre_line": int, "resume": str,
             "porteur": str, "debut": str, "debut_annee": int, "statut": str, "mise_a_jour": str,
             "territoire_nom": str, "type": str, "densite": str, "densite_niveau": str, "population": int,
-            "population_tranche": str, "budget_eur": float, "licence": str, "word_count": int, "body": str,
+            "population_tranche": str, "budget_eur": float, **COST_COLUMNS, "licence": str, "word_count": int,
+            "body": str,
             **{name: str for name in JSON_FIELDS},
             **{name: str for name in FTS_COLUMNS},
         }, pk="id", not_null={"slug", "titre", "path", "hash"})
@@ -172,6 +177,15 @@ class CatalogWriter:
             conn.execute("DELETE FROM problems")
             conn.executemany("INSERT INTO problems (path, hash, line, severity, message) VALUES (?, ?, ?, ?, ?)",
                              [(p.path, h, p.line, p.severity, p.message) for p, h in problems])
+
+    def record_problems(self, problems: list[Problem], hashes: dict[str, str], bank_wide: set[str]) -> None:
+        """The problems of the invalid files; the file's hash lets the next build skip re-parsing
+        it, except for files with bank-wide problems (duplicates), which depend on other files."""
+        from kb.problems import ERROR
+
+        invalid = {p.path for p in problems if p.severity == ERROR}
+        self.replace_problems((p, "" if p.path in bank_wide else hashes.get(p.path, ""))
+                              for p in problems if p.path in invalid)
 
     def set_meta(self, values: dict[str, str]) -> None:
         with self._transaction() as conn:

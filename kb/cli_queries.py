@@ -48,7 +48,7 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
         from kb.facets import facet_label
 
         click.echo("Facettes de l'ensemble des résultats:")
-        for facet in ("thematique", "public", "type", "densite_niveau", "statut"):
+        for facet in ("thematique", "public", "type", "densite_niveau", "population_tranche", "cout", "statut"):
             values = results.facets.get(facet, {})
             shown = ", ".join(f"{facet_label(facet, k)} ({n})" for k, n in list(values.items())[:6])
             click.echo(f"  {facet}: {shown}")

@@ -7,6 +7,7 @@ The text is then checked by the validator (:func:`kb.fiche.parse_bytes`), exactl
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -16,7 +17,8 @@ import yaml
 from kb.bank import BankEntry, duplicate_problems
 from kb.fiche import Fiche, parse_bytes
 from kb.problems import Problem
-from kb.textnorm import slugify
+from kb.rules_costs import COUTS_KEYS
+from kb.textnorm import fold, slugify
 from kb.vocab import vocab
 
 
@@ -39,10 +41,11 @@ class FicheForm:
     dispositifs: list[str] = field(default_factory=list)
     debut: str = ""  # AAAA or AAAA-MM
     statut: str = ""
-    budget_eur: float | None = None
-    financements: list[str] = field(default_factory=list)
+    couts: dict = field(default_factory=dict)  # the keys of the contract's couts mapping; None: not given
+    budget_eur: float | None = None  # deprecated (a warning): the form writes couts
+    financements: list[str | dict] = field(default_factory=list)  # "DSIL" or {source, montant_eur}
     contact: dict[str, str] = field(default_factory=dict)
-    liens: list[dict[str, str]] = field(default_factory=list)
+    liens: list[dict[str, str]] = field(default_factory=list)  # {titre, url} and optionally type
     mots_cles: list[str] = field(default_factory=list)
     licence: str = ""
     mise_a_jour: dt.date | None = None
@@ -56,14 +59,58 @@ def split_lines(text: str) -> list[str]:
 
 
 def parse_links(text: str) -> list[dict[str, str]]:
-    """Links typed one per line as ``titre | https://…`` (a bare address is its own title)."""
+    """Links typed one per line as ``titre | https://…``, optionally followed by ``| type`` (a
+    slug or a label of the ``types_liens`` vocabulary); a bare address is its own title."""
     links = []
     for line in split_lines(text):
+        kind = ""
+        head, sep, last = line.rpartition("|")
+        if sep and head.count("|") and not last.strip().lower().startswith(("http://", "https://")):
+            line, kind = head, last.strip()
         titre, sep, url = line.rpartition("|")
         if not sep:
             titre, url = line, line
-        links.append({"titre": titre.strip() or url.strip(), "url": url.strip()})
+        link = {"titre": titre.strip() or url.strip(), "url": url.strip()}
+        if kind:
+            link["type"] = lien_type(kind)
+        links.append(link)
     return links
+
+
+def lien_type(written: str) -> str:
+    """The slug of a link type typed as its slug or its label; else the text as typed (the
+    validator then says which values are accepted)."""
+    by_label = {fold(label): slug for slug, label in vocab().types_liens.items()}
+    folded = fold(written.strip())
+    return written.strip() if written.strip() in vocab().types_liens else by_label.get(folded, written.strip())
+
+
+AMOUNT_NOISE = re.compile(r"[\s\u00a0\u202f€]|euros?|eur", re.IGNORECASE)
+
+
+def parse_fundings(text: str) -> list[str | dict]:
+    """Fundings typed one per line: ``source | montant`` (« DSIL | 60 000 € ») gives
+    ``{source, montant_eur}``, a bare name stays a text. An amount that is not a number is kept
+    as typed, for the validator to report."""
+    fundings: list[str | dict] = []
+    for line in split_lines(text):
+        source, sep, amount = line.rpartition("|")
+        if not sep or not source.strip():
+            fundings.append(line)
+            continue
+        cleaned = AMOUNT_NOISE.sub("", amount).replace(",", ".")
+        try:
+            value: float | int | str = float(cleaned)
+            value = int(value) if value.is_integer() else value
+        except ValueError:
+            value = amount.strip()
+        fundings.append({"source": source.strip(), "montant_eur": value})
+    return fundings
+
+
+def _whole(value):
+    """A number from a form widget: a whole float becomes an integer."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def fiche_slug(form: FicheForm) -> str:
@@ -80,9 +127,9 @@ def front_matter(form: FicheForm, today: dt.date | None = None) -> dict:
         "population": int(form.population) if form.population else None,
     }
     contact = {k: str(v).strip() for k, v in (form.contact or {}).items() if v and str(v).strip()}
-    budget = form.budget_eur
-    if isinstance(budget, float) and budget.is_integer():
-        budget = int(budget)
+    couts = {k: _whole(form.couts[k]) for k in COUTS_KEYS if (form.couts or {}).get(k) not in (None, "")}
+    if "beneficiaires_an" not in couts:
+        couts.pop("beneficiaires_unite", None)  # a unit says nothing without a number
     data = {
         "titre": " ".join(form.titre.split()),
         "resume": " ".join(form.resume.split()),
@@ -94,7 +141,8 @@ def front_matter(form: FicheForm, today: dt.date | None = None) -> dict:
         "dispositifs": list(form.dispositifs),
         "debut": form.debut.strip(),
         "statut": form.statut,
-        "budget_eur": budget,
+        "couts": couts,
+        "budget_eur": _whole(form.budget_eur),
         "financements": list(form.financements),
         "contact": contact,
         "liens": list(form.liens),

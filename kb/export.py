@@ -14,6 +14,7 @@ import io
 import re
 from typing import Iterable
 
+from kb import costs
 from kb.facets import facet_label
 from kb.model import Fiche
 from kb.vocab import vocab
@@ -36,7 +37,18 @@ COLUMNS = (
     ("statut", "statut"),
     ("debut", "début"),
     ("mise_a_jour", "mise à jour"),
-    ("budget_eur", "budget (euros)"),
+    ("investissement_eur", "investissement (euros)"),
+    ("fonctionnement_eur_an", "fonctionnement par an (euros)"),
+    ("etp", "équivalents temps plein"),
+    ("mise_en_place_mois", "mise en place (mois)"),
+    ("beneficiaires_an", "bénéficiaires par an"),
+    ("beneficiaires_unite", "unité des bénéficiaires"),
+    ("annee", "année des chiffres"),
+    ("cout_total", "coût la première année (euros)"),
+    ("cout_par_beneficiaire", "coût annuel par bénéficiaire (euros)"),
+    ("montant_finance", "montant financé (euros)"),
+    ("reste_a_charge", "reste à charge (euros)"),
+    ("budget_eur", "budget (ancien champ, euros)"),
     ("financements", "financements"),
     ("contact_fonction", "contact (fonction)"),
     ("contact_site", "site"),
@@ -63,6 +75,8 @@ def _cell(value) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
+    elif isinstance(value, float):
+        value = str(value).replace(".", ",")  # the decimal comma of spreadsheets set up for French
     text = redact(str(value))
     if text.startswith(FORMULA_START):
         text = "'" + text  # a spreadsheet shows it as text instead of evaluating it
@@ -78,6 +92,7 @@ def export_row(fiche: Fiche, fiche_url: str = "") -> dict[str, str]:
 
     contact = fiche.contact or {}
     territoire = fiche.territoire
+    figures = costs.costs_of(fiche.couts, fiche.financements)
     row = {
         "slug": fiche.slug,
         "titre": fiche.titre,
@@ -96,16 +111,37 @@ def export_row(fiche: Fiche, fiche_url: str = "") -> dict[str, str]:
         "statut": facet_label("statut", fiche.statut or ""),
         "debut": fiche.debut,
         "mise_a_jour": fiche.mise_a_jour,
+        **{name: getattr(figures, name) for name in ("investissement_eur", "fonctionnement_eur_an", "etp",
+                                                      "mise_en_place_mois", "beneficiaires_an", "annee",
+                                                      "reste_a_charge")},
+        "beneficiaires_unite": (v.beneficiaires_unites.get(figures.beneficiaires_unite, "")
+                                if figures.beneficiaires_an is not None else ""),
+        "cout_total": figures.total,
+        "cout_par_beneficiaire": None if figures.par_beneficiaire is None else round(figures.par_beneficiaire, 2),
+        "montant_finance": figures.finance,
         "budget_eur": fiche.budget_eur,
-        "financements": SEPARATOR.join(fiche.financements or []),
+        "financements": SEPARATOR.join(_funding(item) for item in fiche.financements or []),
         "contact_fonction": contact.get("fonction"),
         "contact_site": contact.get("site"),
-        "liens": SEPARATOR.join(f"{link.get('titre')} <{link.get('url')}>" for link in fiche.liens or []),
+        "liens": SEPARATOR.join(_link(link) for link in fiche.liens or []),
         "mots_cles": SEPARATOR.join(fiche.mots_cles or []),
         "licence": fiche.licence,
         "url": fiche_url,
     }
     return {name: _cell(row[name]) for name, _ in COLUMNS}
+
+
+def _funding(item) -> str:
+    """« DSIL (60000 €) » or « fonds propres »."""
+    if isinstance(item, dict) and item.get("montant_eur") is not None:
+        return f"{costs.source(item)} ({_cell(item['montant_eur'])} €)"
+    return costs.source(item)
+
+
+def _link(link: dict) -> str:
+    """« Délibération du conseil <https://…> (Délibération) »."""
+    kind = vocab().types_liens.get(link.get("type") or "", "")
+    return f"{link.get('titre')} <{link.get('url')}>" + (f" ({kind})" if kind else "")
 
 
 def export_rows(fiches: Iterable[Fiche], fiche_url=None) -> list[dict[str, str]]:

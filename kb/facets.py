@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 class Facet:
     """One facet.
 
-    - ``name``: its name in the catalog's ``facets`` table, its URL parameter and its CLI
-      option (``--name``);
+    - ``name``: its name in the catalog's ``facets`` table, and its URL parameter and CLI option
+      (``--name``) unless ``url_param`` names them otherwise;
     - ``field``: the ``Filters`` field holding selected values; None for a facet that is
       counted (``kb stats``, charts) but not filtered on by itself;
     - ``values``: its vocabulary, value → French label, in display order;
@@ -53,10 +53,11 @@ class Facet:
     widget: str = "multiselect"
     stats_title: str | None = None  # shown by ``kb stats`` under this title
     stats_present_only: bool = False  # ``kb stats`` lists only the values some fiche has
+    url_param: str | None = None  # URL parameter and CLI option, when not ``name``
 
     @property
     def param(self) -> str:
-        return self.name
+        return self.url_param or self.name
 
 
 @dataclass(frozen=True)
@@ -107,13 +108,25 @@ FACETS: tuple[Facet, ...] = (
           placeholder="Choisir un département", stats_title="Départements", stats_present_only=True),
     Facet("region", "regions", "Régions", lambda v: v.regions, lambda f: f.regions,
           help="Code INSEE de région.", placeholder="Choisir une région"),
+    Facet("population_tranche", "populations", "Population",
+          lambda v: {t["slug"]: t["label"] for t in v.population_tranches},
+          lambda f: _one(f.population_tranche), url_param="population",
+          help="Population du territoire: moins-de-1000, 1000-a-3500, 3500-a-10000, 10000-a-50000, "
+               "50000-a-200000, plus-de-200000.",
+          placeholder="Choisir une taille de territoire", hint="Nombre d'habitants du territoire qui porte "
+          "l'initiative (les fiches qui ne le donnent pas sont écartées).", stats_title="Population du territoire"),
     Facet("statut", "statuts", "Statut", lambda v: v.statuts, lambda f: _one(f.statut), help="Statut.",
           placeholder="Choisir un statut", stats_title="Statut"),
     Facet("dispositif", "dispositifs", "Dispositifs nationaux", lambda v: v.dispositifs,
           lambda f: f.dispositifs, help="Dispositif national.", placeholder="Choisir un dispositif"),
-    Facet("population_tranche", None, "Population",
-          lambda v: {t["slug"]: t["label"] for t in v.population_tranches},
-          lambda f: _one(f.population_tranche), widget="none"),
+    Facet("cout", "couts", "Coût la première année",
+          lambda v: {t["slug"]: t["label"] for t in v.cout_tranches},
+          lambda f: _one(f.cout_tranche),
+          help="Coût de la première année, investissement + fonctionnement annuel: moins-de-10000, "
+               "10000-a-50000, 50000-a-200000, plus-de-200000 (euros).",
+          placeholder="Choisir une tranche de coût", hint="Investissement et coût de fonctionnement d'une année "
+          "réunis (les fiches qui ne donnent pas leurs coûts sont écartées).",
+          stats_title="Coût la première année (investissement + fonctionnement)"),
     Facet("debut_annee", None, "Année de début", lambda v: {}, lambda f: _one(str(f.debut_annee)),
           widget="none"),
 )

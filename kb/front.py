@@ -1,17 +1,17 @@
 """The fields of the front matter and the check of a whole front matter: each key's rule comes
 from :data:`kb.rules.RULES`, which :mod:`kb.rules` (scalar kinds) and :mod:`kb.rules_mappings`
-(territoire, contact, liens) fill."""
+(territoire, contact, liens) and :mod:`kb.rules_costs` (couts, financements, budget_eur) fill."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from kb import rules, rules_mappings
+from kb import rules, rules_costs, rules_mappings
 from kb.model import DEFAULT_LICENCE
 from kb.rules import RULES, Context, close_hint
 
 # the modules whose rules fill RULES when they are imported: scalar kinds, then mapping kinds
-RULE_MODULES = (rules, rules_mappings)
+RULE_MODULES = (rules, rules_mappings, rules_costs)
 
 
 @dataclass(frozen=True)
@@ -32,8 +32,9 @@ FIELDS = {
     "mise_a_jour": Field(True, "date"),
     "partenaires": Field(False, "texts"),
     "dispositifs": Field(False, "slugs"),
-    "budget_eur": Field(False, "amount"),
-    "financements": Field(False, "texts"),
+    "couts": Field(False, "couts"),
+    "budget_eur": Field(False, "budget"),  # deprecated: always a warning (contract v2)
+    "financements": Field(False, "financements"),
     "contact": Field(False, "contact"),
     "liens": Field(False, "liens"),
     "mots_cles": Field(False, "texts"),
@@ -64,4 +65,5 @@ def check_front(front: dict, ctx: Context) -> dict:
         if checked is not None:
             values[key] = checked
     values.setdefault("licence", DEFAULT_LICENCE)
+    rules_costs.check_fundings_total(ctx, values)
     return values

@@ -175,9 +175,37 @@ MESSAGES = {
     # -- contact and links ---------------------------------------------------------------------
     "email_invalid": "« {champ} » « {value} » n'est pas une adresse électronique (nom@domaine.fr).",
     "site_scheme": "« {champ} » doit commencer par https:// ou http://.",
-    "liens_type": "« {champ} » doit être une liste de « {{titre: …, url: https://…}} ».",
+    "liens_type": "« {champ} » doit être une liste de « {{titre: …, url: https://…}} » (et, au choix, "
+                  "« type: … »).",
     "lien_incomplete": "chaque lien a un « titre » et une « url ».",
     "url_scheme": "l'adresse « {value} » doit commencer par https:// ou http://.",
+    # -- costs (couts, financements, budget_eur) ------------------------------------------------
+    "count_type": "« {champ} » doit être un nombre sans espace ni symbole, avec un point pour les décimales "
+                  "(par exemple {example}), pas « {value} »{hint}.",
+    "count_integer": "« {champ} » doit être un nombre entier sans espace ni symbole (par exemple {example}), "
+                     "pas « {value} »{hint}.",
+    "count_type.comma": " (écrivez « {fixed} »)",
+    "count_too_big": "« {champ} » ({value}) dépasse {maximum}: vérifiez le nombre.",
+    "annee_format": "« {champ} » vaut « {value} »: écrivez l'année des chiffres, AAAA (par exemple {example}).",
+    "annee_future": "« {champ} » ({value}) est dans le futur: indiquez l'année à laquelle les chiffres se "
+                    "rapportent.",
+    "budget_deprecated": "« {champ} » est un ancien champ, dont le sens variait d'une fiche à l'autre: décrivez "
+                         "les coûts dans « couts », qui sépare l'investissement du fonctionnement, par exemple "
+                         "« couts: {{investissement_eur: {value}, annee: {year}}} » pour un coût ponctuel ou "
+                         "« couts: {{fonctionnement_eur_an: {value}, annee: {year}}} » pour un coût annuel, puis "
+                         "retirez « {champ} ».",
+    "budget_deprecated_couts": "« {champ} » est un ancien champ, que « couts » remplace: vérifiez que « couts » "
+                               "reprend son montant, puis retirez « {champ} ».",
+    "financements_type": "« {champ} » doit être une liste: chaque financement est un texte (« DSIL ») ou "
+                         "« {{source: DSIL, montant_eur: 60000}} ».",
+    "financement_source": "« {champ} »: un financement écrit comme une structure a une « source », par "
+                          "exemple « {{source: DSIL, montant_eur: 60000}} ».",
+    "financements_exceed": "les montants de « {champ} » ({funded}) dépassent le coût indiqué dans « couts » "
+                           "(investissement_eur + fonctionnement_eur_an = {total}): vérifiez les montants ou "
+                           "complétez « couts ».",
+    "financements_without_costs": "« {champ} » donne des montants ({funded}) mais « couts » n'indique ni "
+                                  "investissement_eur ni fonctionnement_eur_an: ajoutez-les, pour que la part "
+                                  "financée et le reste à charge soient calculés.",
     # -- body ----------------------------------------------------------------------------------
     "section_spelling": "titre de section « ## {title} »: écrivez « ## {canonical} ».",
     "section_unknown": "section inconnue « ## {title} »: elle sera affichée mais n'est pas une section du "
@@ -202,6 +230,19 @@ FORM_MESSAGES = {
     "section_duplicate": "section « ## {title} » en double: fusionnez-les.",
     "list_is_scalar": "« {champ} » doit être une liste.",
     "departements_scalar": "« {champ} » doit être une liste de codes de départements.",
+    "count_type": "« {champ} » doit être un nombre (par exemple {example}), pas « {value} ».",
+    "count_integer": "« {champ} » doit être un nombre entier (par exemple {example}), pas « {value} ».",
+    "annee_format": "« {champ} » doit être une année, par exemple {example}.",
+    "budget_deprecated": "« {champ} » est un ancien champ : indiquez plutôt l'investissement et le coût de "
+                         "fonctionnement annuel dans « Coûts et moyens ».",
+    "budget_deprecated_couts": "« {champ} » est un ancien champ, remplacé par « Coûts et moyens » : retirez-le.",
+    "financements_type": "« {champ} » doit être une liste de financements.",
+    "financement_source": "chaque financement a une source (par exemple « DSIL | 60000 »).",
+    "financements_exceed": "les montants des financements ({funded}) dépassent l'investissement et le coût de "
+                           "fonctionnement annuel réunis ({total}) : vérifiez-les.",
+    "financements_without_costs": "les financements ont des montants ({funded}) mais ni l'investissement ni le "
+                                  "coût de fonctionnement annuel ne sont indiqués : ajoutez-les dans « Coûts et "
+                                  "moyens ».",
     "slug_taken": "une fiche de la banque porte déjà l'identifiant « {slug} » ({other}) : changez le titre "
                   "ou l'identifiant.",
     "title_taken": "une fiche de la banque porte déjà ce titre ({other}) : précisez ce qui distingue celle-ci.",

@@ -11,6 +11,7 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
+from kb import costs
 from kb.vocab import vocab
 
 DEFAULT_LICENCE = "etalab-2.0"
@@ -54,10 +55,13 @@ class Fiche:
     sections: list[Section]
     partenaires: list[str] = field(default_factory=list)
     dispositifs: list[str] = field(default_factory=list)
-    budget_eur: float | None = None
-    financements: list[str] = field(default_factory=list)
+    # investissement_eur, fonctionnement_eur_an, etp, mise_en_place_mois, beneficiaires_an,
+    # beneficiaires_unite, annee: each optional; the derived figures come from kb.costs
+    couts: dict = field(default_factory=dict)
+    budget_eur: float | None = None  # deprecated by couts (contract v2)
+    financements: list[str | dict] = field(default_factory=list)  # "DSIL" or {source, montant_eur}
     contact: dict = field(default_factory=dict)
-    liens: list[dict] = field(default_factory=list)
+    liens: list[dict] = field(default_factory=list)  # {titre, url} and optionally type
     mots_cles: list[str] = field(default_factory=list)
     licence: str = DEFAULT_LICENCE
     extras: dict = field(default_factory=dict)
@@ -92,6 +96,31 @@ class Fiche:
     @property
     def population_tranche(self) -> str | None:
         return vocab().population_tranche(self.territoire.get("population"))
+
+    @property
+    def cout_total(self) -> float | None:
+        """Investment plus one year of running costs (:func:`kb.costs.total`)."""
+        return costs.total(self.couts)
+
+    @property
+    def cout_par_beneficiaire(self) -> float | None:
+        return costs.par_beneficiaire(self.couts)
+
+    @property
+    def cout_tranche(self) -> str | None:
+        return costs.tranche(self.couts)
+
+    @property
+    def montant_finance(self) -> float | None:
+        return costs.finance(self.financements)
+
+    @property
+    def part_financee(self) -> float | None:
+        return costs.part_financee(self.couts, self.financements)
+
+    @property
+    def reste_a_charge(self) -> float | None:
+        return costs.reste_a_charge(self.couts, self.financements)
 
     def section(self, title: str) -> str:
         return next((s.text for s in self.sections if s.title == title), "")

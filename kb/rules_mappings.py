@@ -1,5 +1,6 @@
 """The rules of the front-matter fields that are mappings or lists of mappings: territoire,
-contact, liens. Each is registered in :data:`kb.rules.RULES` under its kind."""
+contact, liens (each link with an optional type). Each is registered in :data:`kb.rules.RULES`
+under its kind."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 MAX_POPULATION = 100_000_000
 TERRITOIRE_KEYS = ("nom", "type", "densite", "departements", "population")
 CONTACT_KEYS = ("nom", "fonction", "email", "telephone", "site")
-LIEN_KEYS = ("titre", "url")
+LIEN_KEYS = ("titre", "url", "type")
 
 
 @rule("territoire")
@@ -122,8 +123,13 @@ def check_liens(ctx: Context, key: str, value) -> list[dict] | None:
             continue
         titre = check_text(ctx, key, titre, index, "titre")
         url = check_text(ctx, key, url, index, "url")
+        kind = None
+        if item.get("type") not in (None, ""):
+            kind = check_slug_value(ctx, f"{key}.type", item["type"], vocab().types_liens, where + ("type",))
+            if kind is None:
+                continue
         if url and not valid_url(url):
             ctx.error(where + ("url",), "url_scheme", value=url)
         elif titre and url:
-            out.append({"titre": titre, "url": url})
+            out.append({"titre": titre, "url": url, **({"type": kind} if kind else {})})
     return out

@@ -29,8 +29,22 @@ def bank_stats(catalog: Catalog) -> dict:
             lacks.insert(0, "territoire.densite")
         if lacks:
             missing.append((row["slug"], lacks))
-    return {"total": catalog.count(), "groups": groups, "missing": missing,
+    costs = cost_counts(catalog)
+    groups.append(FacetGroup(COSTS_TITLE, [(COSTS_GIVEN, costs["couts"], 0), (COSTS_OLD, costs["budget_eur"], 0)]))
+    return {"total": catalog.count(), "groups": groups, "missing": missing, "couts": costs,
             "departements": len(counts.get("departement", {})), "invalid": len({p["path"] for p in catalog.problems()})}
+
+
+COSTS_TITLE = "Coûts (contrat v2)"
+COSTS_GIVEN = "fiches qui donnent leurs coûts (couts: investissement_eur ou fonctionnement_eur_an)"
+COSTS_OLD = "fiches qui utilisent encore budget_eur (ancien champ, à remplacer par couts)"
+
+
+def cost_counts(catalog: Catalog) -> dict[str, int]:
+    """How many fiches give their costs (``couts`` with an investment or a running cost, so
+    that :func:`kb.costs.total` is known), and how many still use ``budget_eur``."""
+    row = catalog.db.execute("SELECT count(cout_total), count(budget_eur) FROM fiches").fetchone()
+    return {"couts": row[0], "budget_eur": row[1]}
 
 
 def _rows(facet, counts: dict) -> list[tuple[str, int, int]]:

@@ -1,13 +1,15 @@
 """The skeleton of a new fiche, written by ``kb new`` and by the application's form.
 
 Placeholders carry the marker ``À COMPLÉTER`` so that ``kb validate`` flags every one of them
-until the editor has filled it.
+until the editor has filled it. Optional fields are left empty: the ``couts`` block lists its
+keys with no value (an empty key is a missing figure), each with a comment saying what it holds.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+from kb import costs
 from kb.fiche import PLACEHOLDER
 from kb.vocab import vocab
 
@@ -52,8 +54,19 @@ def new_fiche_text(titre: str, today: dt.date | None = None) -> str:
         f"debut: {today.year}  # AAAA ou AAAA-MM",
         comment("statut", v.statuts),
         "statut: en-cours",
-        "budget_eur: 0",
+        "# couts (recommandé): chiffres en euros TTC de l'année « annee »; laissez vide ce que vous ignorez",
+        "couts:",
+        "  investissement_eur:  # coûts ponctuels: matériel, travaux, prestations de mise en place",
+        "  fonctionnement_eur_an:  # coût de fonctionnement par an, personnel compris",
+        "  etp:  # équivalents temps plein consacrés à l'initiative (par exemple 1.5)",
+        "  mise_en_place_mois:  # mois entre la décision et le premier service rendu",
+        "  beneficiaires_an:  # nombre de bénéficiaires touchés en un an",
+        f"  beneficiaires_unite: {costs.DEFAULT_UNITE}  # {', '.join(v.beneficiaires_unites)}",
+        "  annee:  # année des chiffres, AAAA",
+        "# financements: un texte (DSIL, fonds propres) ou {source: DSIL, montant_eur: 60000}",
         "financements: []",
+        "# liens: - {titre: …, url: https://…, type: …}; type (facultatif): " + ", ".join(v.types_liens),
+        "liens: []",
         "mots_cles: []",
         f"mise_a_jour: {today.isoformat()}",
         "---",

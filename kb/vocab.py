@@ -36,6 +36,10 @@ class Vocab:
     statuts: dict[str, str]
     dispositifs: dict[str, str]
     population_tranches: list[dict]
+    cout_tranches: list[dict]
+    beneficiaires_unites: dict[str, str]
+    beneficiaires_unites_texte: dict[str, tuple[str, str]]  # slug → (plural, singular) in a sentence
+    types_liens: dict[str, str]
     sections: list[dict]
     departements: dict[str, str]
     region_of: dict[str, str]
@@ -51,12 +55,11 @@ class Vocab:
         return [d for d, r in self.densite_regroupement.items() if r == regroupement]
 
     def population_tranche(self, population: int | None) -> str | None:
-        if population is None:
-            return None
-        for tranche in self.population_tranches:
-            if tranche.get("min", 0) <= population < tranche.get("max", float("inf")):
-                return tranche["slug"]
-        return None
+        return _tranche(self.population_tranches, population)
+
+    def cout_tranche(self, euros: float | None) -> str | None:
+        """The cost bracket of a first-year cost in euros (:func:`kb.costs.total`)."""
+        return _tranche(self.cout_tranches, euros)
 
     @property
     def section_titles(self) -> list[str]:
@@ -104,12 +107,26 @@ def vocab(path: Path = VOCAB_PATH) -> Vocab:
         statuts=_labels(data["statuts"]),
         dispositifs=_labels(data["dispositifs"]),
         population_tranches=data["population_tranches"],
+        cout_tranches=data["cout_tranches"],
+        beneficiaires_unites=_labels(data["beneficiaires_unites"]),
+        beneficiaires_unites_texte={u["slug"]: (u["pluriel"], u["singulier"]) for u in data["beneficiaires_unites"]},
+        types_liens=_labels(data["types_liens"]),
         sections=data["sections"],
         departements=departements,
         region_of=region_of,
         regions=regions,
         digest=hashlib.sha256(raw_bytes).hexdigest()[:16],
     )
+
+
+def _tranche(tranches: list[dict], value) -> str | None:
+    """The slug of the bracket [min, max) that holds ``value``, or None."""
+    if value is None:
+        return None
+    for tranche in tranches:
+        if tranche.get("min", 0) <= value < tranche.get("max", float("inf")):
+            return tranche["slug"]
+    return None
 
 
 def _labels(items: list[dict]) -> dict[str, str]:

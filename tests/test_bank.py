@@ -43,11 +43,15 @@ def test_every_vocabulary_value_is_covered(bank):
     assert rural >= len(bank.fiches) / 4
 
 
-def test_territories_and_budgets_are_diverse(bank):
+def test_territories_and_costs_are_diverse(bank):
     departements = {d for f in bank.fiches for d in f.departements}
     assert len(departements) >= 30 and departements & OVERSEAS
-    budgets = [f.budget_eur for f in bank.fiches if f.budget_eur is not None]
-    assert min(budgets) == 0 and max(budgets) >= 2_000_000
+    populations = Counter(f.population_tranche for f in bank.fiches)
+    assert {t["slug"]: 0 for t in vocab().population_tranches if not populations[t["slug"]]} == {}
+    # the cost of the first year (contract v2), or the old budget_eur of a fiche not yet migrated
+    costs = [f.cout_total if f.cout_total is not None else f.budget_eur for f in bank.fiches]
+    costs = [c for c in costs if c is not None]
+    assert min(costs) < 10_000 and max(costs) >= 200_000
 
 
 def test_fiches_have_a_readable_length(bank):

@@ -7,7 +7,7 @@ import pytest
 import kb.build as build_module
 from conftest import TODAY, VALID, FakeEmbedder, variant
 from kb.build import BuildError, build
-from kb.catalog import Catalog, CatalogError
+from kb.catalog import Catalog, CatalogError, fiche_from_row
 from kb.filters import Filters
 from kb.search import Engine
 from kb.settings import load_settings
@@ -43,7 +43,13 @@ def test_build_writes_fiches_facets_and_chunks(bank):
     catalog = Catalog(settings.catalog_path)
     fiche = catalog.get("bus-numerique")
     assert fiche["titre"] == "Un bus numérique itinérant pour les démarches en ligne"
-    assert fiche["densite_niveau"] == "rural" and fiche["population_tranche"] == "5000-a-20000"
+    assert fiche["densite_niveau"] == "rural" and fiche["population_tranche"] == "10000-a-50000"
+    # couts (contract v2) as JSON, and its derived figures as columns to filter and sort on
+    assert fiche["couts"]["fonctionnement_eur_an"] == 62000 and fiche["couts"]["etp"] == 1.5
+    assert fiche["cout_total"] == 157000 and fiche["cout_tranche"] == "50000-a-200000"
+    assert round(fiche["cout_par_beneficiaire"], 2) == 44.29 and fiche["reste_a_charge"] is None
+    assert catalog.facet_counts()["cout"] == {"50000-a-200000": 2}
+    assert fiche_from_row(fiche).couts == fiche["couts"]
     assert fiche["departements"] == ["26"] and fiche["regions"] == ["84"]
     rows = catalog.db.execute("SELECT f.slug FROM fiches f JOIN facets x ON x.fiche_id = f.id "
                               "WHERE x.facet = 'public' AND x.value = 'seniors' ORDER BY f.slug").fetchall()

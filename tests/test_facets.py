@@ -12,14 +12,15 @@ from kb.facets import FACETS, REGISTRY, Facet, Registry
 from kb.fiche import parse_file
 from kb.filters import Filters
 
-SIZES = {"petit": "Petit budget", "grand": "Grand budget"}
+AGES = {"ancienne": "Lancée avant 2021", "recente": "Lancée depuis 2021"}
 
 
 def toy_registry() -> Registry:
-    """The shipped registry plus one facet declared in one entry: the fiche's budget size."""
-    toy = Facet("budget", "budgets", "Budget", lambda v: SIZES,
-                lambda f: [] if f.budget_eur is None else ["petit" if f.budget_eur < 50_000 else "grand"],
-                help="Taille du budget.", placeholder="Choisir un budget")
+    """The shipped registry plus one facet declared in one entry: how old the initiative is (a
+    field that the migration of the bundled fiches to contract v2 leaves alone)."""
+    toy = Facet("age", "ages", "Ancienneté", lambda v: AGES,
+                lambda f: ["ancienne" if f.debut_annee < 2021 else "recente"],
+                help="Ancienneté de l'initiative.", placeholder="Choisir une ancienneté")
     return Registry(FACETS + (toy,))
 
 
@@ -48,12 +49,12 @@ def test_a_new_facet_is_one_entry_filtered_in_sql():
     registry = toy_registry()
     fiches = bundled_fiches()
     db = catalog_of(registry, fiches)
-    small = {f.slug for f in fiches if f.budget_eur is not None and f.budget_eur < 50_000}
-    assert small and small != {f.slug for f in fiches}
-    assert matching(db, registry.filters(budgets=["petit"])) == small
-    rural_and_small = {f.slug for f in fiches if f.slug in small and f.densite_niveau == "rural"}
-    assert matching(db, registry.filters(budgets=["petit"], densites=["rural"])) == rural_and_small
-    assert registry.filters(budgets=["moyen"]).unknown_values() == ["valeur inconnue « moyen » pour le filtre budget"]
+    old = {f.slug for f in fiches if f.debut_annee < 2021}
+    assert old and old != {f.slug for f in fiches}
+    assert matching(db, registry.filters(ages=["ancienne"])) == old
+    rural_and_old = {f.slug for f in fiches if f.slug in old and f.densite_niveau == "rural"}
+    assert matching(db, registry.filters(ages=["ancienne"], densites=["rural"])) == rural_and_old
+    assert registry.filters(ages=["moyenne"]).unknown_values() == ["valeur inconnue « moyenne » pour le filtre age"]
 
 
 def test_a_new_facet_gets_its_cli_option():
@@ -64,27 +65,27 @@ def test_a_new_facet_gets_its_cli_option():
     def command(**kwargs):
         click.echo(repr(registry.filters_from_cli(kwargs)))
 
-    result = CliRunner().invoke(command, ["--budget", "grand", "--type", "commune", "--debut-min", "2020"])
+    result = CliRunner().invoke(command, ["--age", "recente", "--type", "commune", "--debut-min", "2020"])
     assert result.exit_code == 0, result.output
-    assert "budgets=['grand']" in result.output and "types=['commune']" in result.output
+    assert "ages=['recente']" in result.output and "types=['commune']" in result.output
     assert "debut_min=2020" in result.output
-    assert "Taille du budget." in CliRunner().invoke(command, ["--help"]).output
+    assert "Ancienneté de l'initiative." in CliRunner().invoke(command, ["--help"]).output
 
 
 def test_a_new_facet_lives_in_the_url():
     registry = toy_registry()
-    filters, dropped = registry.from_params({"budget": ["grand", "énorme", "grand"], "public": ["seniors"]})
-    assert filters.budgets == ["grand"] and filters.publics == ["seniors"]
-    assert dropped == ["« énorme » n'est pas une valeur du filtre « budget »: ignorée."]
-    assert registry.to_params(filters) == {"public": ["seniors"], "budget": ["grand"]}
-    assert registry.describe(filters) == "Publics : Seniors et personnes âgées · Budget : Grand budget"
+    filters, dropped = registry.from_params({"age": ["recente", "antique", "recente"], "public": ["seniors"]})
+    assert filters.ages == ["recente"] and filters.publics == ["seniors"]
+    assert dropped == ["« antique » n'est pas une valeur du filtre « age »: ignorée."]
+    assert registry.to_params(filters) == {"public": ["seniors"], "age": ["recente"]}
+    assert registry.describe(filters) == "Publics : Seniors et personnes âgées · Ancienneté : Lancée depuis 2021"
 
 
 def test_the_shipped_filters_are_the_registry_s():
     assert Filters is REGISTRY.filters
     fields = [f.name for f in Filters.__dataclass_fields__.values()]
     assert fields == [f.field for f in REGISTRY.filtering] + ["debut_min", "debut_max"]
-    assert "budgets" not in fields  # a toy registry leaves the shipped one alone
+    assert "ages" not in fields  # a toy registry leaves the shipped one alone
 
 
 def test_a_rolled_up_value_selects_its_detailed_levels():

@@ -164,6 +164,8 @@ FILTER_CASES = [
     Filters(regions=["84"], debut_min=2021),
     Filters(departements=["974", "971", "972", "973", "976"]),
     Filters(statuts=["abandonne", "termine"]),
+    Filters(populations=["10000-a-50000", "moins-de-1000"], densites=["rural"]),
+    Filters(couts=["moins-de-10000", "10000-a-50000"]),
 ]
 
 

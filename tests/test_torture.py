@@ -144,10 +144,10 @@ CASES = [
     Case("population-5000-digits", variant(TORTURE, **{"  population": "  population: " + "7" * 5000}),
          POPULATION, "« territoire.population » doit être un nombre entier d'habitants, sans espace (par exemple "
                      "18500)."),
-    Case("budget-infinite", variant(TORTURE, budget_eur="budget_eur: .inf"), BUDGET,
+    Case("budget-infinite", variant(TORTURE, couts="budget_eur: .inf"), BUDGET,
          "« budget_eur » dépasse mille milliards d'euros: vérifiez le montant (en euros, sans espace ni symbole, "
          "par exemple 140000)."),
-    Case("budget-beyond-sqlite", variant(TORTURE, budget_eur="budget_eur: " + "9" * 30), BUDGET,
+    Case("budget-beyond-sqlite", variant(TORTURE, couts="budget_eur: " + "9" * 30), BUDGET,
          "« budget_eur » dépasse mille milliards d'euros: vérifiez le montant (en euros, sans espace ni symbole, "
          "par exemple 140000)."),
     Case("file-name-with-spaces", TORTURE, 1, "nom de fichier « fiche de torture.md » invalide: le slug s'écrit en "

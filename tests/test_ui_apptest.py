@@ -270,10 +270,36 @@ def test_fiche_page_renders_body_metadata_and_similar_fiches(app, bundled_engine
     similar = [h.slug for h in bundled_engine.similar(slug, limit=5)]
     assert len(similar) == 5 and slug not in similar
     assert fiche_links(at) == similar
-    assert [h.value for h in at.header] == ["En bref", "Fiches similaires"]
+    costs = ["Coûts et moyens"] if components.costs_block(fiche) else []
+    assert [h.value for h in at.header] == ["En bref", *costs, "Fiches similaires"]
     assert not at.get("link_button")  # no edit_url setting: no edit link
     for text in fiche_texts_without_the_lang_script(at):
         assert "<script" not in text.lower() and "javascript:" not in text.lower()
+
+
+def test_fiche_page_shows_costs_and_cards_show_the_population(app, bundled_engine):
+    row = bundled_engine.catalog.db.execute("SELECT slug FROM fiches WHERE reste_a_charge IS NOT NULL "
+                                            "AND cout_par_beneficiaire IS NOT NULL ORDER BY slug").fetchone()
+    if row is None:
+        pytest.skip("no bundled fiche gives its costs, its beneficiaries and its fundings yet")
+    fiche = bundled_engine.get(row[0])
+    at = open_page(app, "fiche", slug=row[0])
+    no_exception(at)
+    assert "Coûts et moyens" in [h.value for h in at.header]
+    html = "\n".join(h.value for h in at.html)
+    for label, value in components.costs_rows(fiche):
+        assert f"<dt>{label}</dt><dd>{components.esc(value)}</dd>" in html
+    assert "<dt>Reste à charge</dt>" in html and "<dt>Coût par bénéficiaire</dt>" in html
+    # the population and cost filters come from the URL, and the cards say the population
+    at = open_page(app, "rechercher", population="10000-a-50000", cout=["moins-de-10000", "10000-a-50000"])
+    no_exception(at)
+    assert at.multiselect(key="f_population_tranche").value == ["10000-a-50000"]
+    assert at.multiselect(key="f_cout").value == ["moins-de-10000", "10000-a-50000"]
+    filters = Filters(populations=["10000-a-50000"], couts=["moins-de-10000", "10000-a-50000"])
+    expected = bundled_engine.search("", filters, limit=10)
+    assert expected.total and fiche_links(at) == [h.slug for h in expected.hits]
+    cards = "\n".join(h.value for h in at.html)
+    assert components.population_text(expected.hits[0].fiche.territoire["population"]) in cards
 
 
 def test_following_a_similar_fiche_opens_its_page(app, bundled_engine):

@@ -22,13 +22,15 @@ def test_url_parameters_round_trip():
         "aider les seniors",
         Filters(thematiques=["aide-demarches", "mediation-numerique"], publics=["seniors"],
                 types=["commune"], densites=["rural", "petites-villes"], departements=["26", "2A"],
-                regions=["84"], statuts=["en-cours"], axes=["inclusion"], dispositifs=["france-services"]),
+                regions=["84"], statuts=["en-cours"], axes=["inclusion"], dispositifs=["france-services"],
+                populations=["moins-de-1000", "1000-a-3500"], couts=["moins-de-10000"]),
         "date")
     params = state.params_from_state(search)
     assert params == {"q": ["aider les seniors"], "thematique": ["aide-demarches", "mediation-numerique"],
                       "axe": ["inclusion"], "public": ["seniors"], "type": ["commune"],
                       "densite": ["rural", "petites-villes"], "departement": ["26", "2A"], "region": ["84"],
-                      "statut": ["en-cours"], "dispositif": ["france-services"], "tri": ["date"]}
+                      "statut": ["en-cours"], "dispositif": ["france-services"],
+                      "population": ["moins-de-1000", "1000-a-3500"], "cout": ["moins-de-10000"], "tri": ["date"]}
     restored, dropped = state.state_from_params(params)
     assert restored == search and dropped == []
 
@@ -61,6 +63,10 @@ def test_result_card_escapes_every_fiche_text():
     assert "<script>" not in html and "<img" not in html and "<b>" not in html
     assert "&lt;script&gt;" in html and "<mark>&lt;b&gt;passa</mark>" in html
     assert "Données ouvertes" in html and "Seniors et personnes âgées" in html and "Drôme (26)" in html
+    assert "habitant" not in html  # no population given, none shown
+    html = components.result_card(type("Peopled", (Hit,), {"fiche": make_fiche(
+        territoire={"nom": "Val", "departements": ["26"], "population": 18500})})())
+    assert "Val · Drôme (26) · 18\u202f500 habitants" in html
 
 
 def test_fiche_pieces_are_safe():
@@ -75,7 +81,36 @@ def test_fiche_pieces_are_safe():
     contact = components.contact(unsafe)
     assert "javascript:" not in contact and "https://ok.example" in contact and 'a"b' not in contact
     meta = components.metadata(unsafe)
-    assert "<i>" not in meta and "140\u202f000 €" in meta and "18\u202f500 habitants" in meta
+    assert "<i>" not in meta and "140\u202f000\u202f€" in meta and "18\u202f500 habitants" in meta
+    assert "Budget (ancien champ)" in meta
+    assert components.costs_block(unsafe) == ""  # no figure, no block
+
+
+def test_the_costs_block_shows_given_and_derived_figures_in_french():
+    fiche = make_fiche(couts={"investissement_eur": 95000, "fonctionnement_eur_an": 62000, "etp": 1.5,
+                              "mise_en_place_mois": 8, "beneficiaires_an": 1400, "annee": 2024},
+                       financements=[{"source": "DSIL", "montant_eur": 60000},
+                                     {"source": "<b>CD</b>", "montant_eur": 20000}, "fonds propres"],
+                       liens=[{"titre": "Délibération", "url": "https://ok.example", "type": "deliberation"}])
+    nb = "\u202f"
+    assert components.costs_rows(fiche) == [
+        ("Investissement", f"95{nb}000{nb}€"), ("Fonctionnement annuel", f"62{nb}000{nb}€ par an"),
+        ("Équipe", "1,5 ETP (équivalent temps plein)"), ("Mise en place", "8 mois"),
+        ("Bénéficiaires", f"1{nb}400 personnes par an"), ("Coût par bénéficiaire", f"44,29{nb}€ par personne et par an"),
+        ("Coût la première année", f"157{nb}000{nb}€ (investissement et fonctionnement)"),
+        ("Part financée", f"51 % (80{nb}000{nb}€)"), ("Reste à charge", f"77{nb}000{nb}€")]
+    block = components.costs_block(fiche)
+    assert "<dt>Reste à charge</dt>" in block and "Chiffres de 2024, en euros TTC." in block
+    meta = components.metadata(fiche)
+    assert f"DSIL (60{nb}000{nb}€), &lt;b&gt;CD&lt;/b&gt; (20{nb}000{nb}€), fonds propres" in meta
+    assert '<span class="kb-link-type">(Délibération)</span>' in components.contact(fiche)
+    # missing figures: only what can be said
+    partial = make_fiche(couts={"fonctionnement_eur_an": 12000, "beneficiaires_an": 1, "beneficiaires_unite": "communes"},
+                         financements=["DSIL"])
+    assert components.costs_rows(partial) == [
+        ("Fonctionnement annuel", f"12{nb}000{nb}€ par an"), ("Bénéficiaires", "1 commune par an"),
+        ("Coût par bénéficiaire", f"12{nb}000{nb}€ par commune et par an")]
+    assert "Montants en euros TTC." in components.costs_block(partial)
 
 
 def test_edit_link_formats_path_and_slug_and_hides_when_unset():

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from kb import costs
 from kb.highlight import to_html
 from kb.render import markdown_to_html
 from kb.facets import facet_label
@@ -64,11 +65,18 @@ def departements_text(codes) -> str:
     return ", ".join(f"{v.departements.get(c, c)} ({c})" for c in codes or [])
 
 
+def population_text(population) -> str:
+    """« 18 500 habitants », or nothing when the fiche does not give it."""
+    if not population:
+        return ""
+    return f"{costs.number_fr(population)} habitant{'s' if population > 1 else ''}"
+
+
 def place_line(fiche: Fiche) -> str:
-    """« Territoire · Type · Départements », escaped."""
+    """« Territoire · Type · Départements · 18 500 habitants », escaped."""
     territoire = fiche.territoire
     parts = [territoire.get("nom"), facet_label("type", territoire.get("type") or ""),
-             departements_text(territoire.get("departements"))]
+             departements_text(territoire.get("departements")), population_text(territoire.get("population"))]
     return " · ".join(esc(p) for p in parts if p)
 
 
@@ -102,13 +110,15 @@ def fiche_body(fiche: Fiche) -> str:
 
 
 def _money(amount) -> str:
-    value = float(amount)
-    text = f"{value:,.0f}".replace(",", "\u202f")
-    return f"{text} €"
+    """« 62 000 € » (below 100 €, with cents)."""
+    return costs.euros_fr(amount)
 
 
-def _number(value) -> str:
-    return f"{int(value):,}".replace(",", "\u202f")
+def funding_text(item) -> str:
+    """« DSIL (60 000 €) » or « fonds propres »."""
+    if isinstance(item, dict) and item.get("montant_eur") is not None:
+        return f"{costs.source(item)} ({_money(item['montant_eur'])})"
+    return costs.source(item)
 
 
 def metadata(fiche: Fiche) -> str:
@@ -127,12 +137,12 @@ def metadata(fiche: Fiche) -> str:
         ("Densité", densite),
         ("Départements", departements_text(territoire.get("departements"))),
         ("Régions", regions),
-        ("Population", f"{_number(population)} habitants" if population else ""),
+        ("Population", population_text(population)),
         ("Porteur", fiche.porteur),
         ("Partenaires", ", ".join(fiche.partenaires or [])),
         ("Dispositifs", ", ".join(facet_label("dispositif", d) for d in fiche.dispositifs or [])),
-        ("Budget", _money(fiche.budget_eur) if fiche.budget_eur is not None else ""),
-        ("Financements", ", ".join(fiche.financements or [])),
+        ("Budget (ancien champ)", _money(fiche.budget_eur) if fiche.budget_eur is not None else ""),
+        ("Financements", ", ".join(funding_text(item) for item in fiche.financements or [])),
         ("Début", fiche.debut),
         ("Statut", facet_label("statut", fiche.statut or "")),
         ("Mise à jour", fiche.mise_a_jour),
@@ -141,6 +151,52 @@ def metadata(fiche: Fiche) -> str:
     ]
     items = "".join(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in rows if value)
     return f'<dl class="kb-meta-list" lang="fr">{items}</dl>'
+
+
+def _plural(count, singular: str, plural: str) -> str:
+    return singular if count == 1 else plural
+
+
+def costs_rows(fiche: Fiche) -> list[tuple[str, str]]:
+    """(label, text) of what the fiche says it costs and of the figures derived from it
+    (:mod:`kb.costs`); a missing figure gives no row."""
+    figures = costs.costs_of(fiche.couts, fiche.financements)
+    plural, singular = vocab().beneficiaires_unites_texte.get(figures.beneficiaires_unite,
+                                                              (figures.beneficiaires_unite,) * 2)
+    rows = []
+    if figures.investissement_eur is not None:
+        rows.append(("Investissement", _money(figures.investissement_eur)))
+    if figures.fonctionnement_eur_an is not None:
+        rows.append(("Fonctionnement annuel", f"{_money(figures.fonctionnement_eur_an)} par an"))
+    if figures.etp is not None:
+        rows.append(("Équipe", f"{costs.number_fr(figures.etp, decimals=2)} ETP (équivalent temps plein)"))
+    if figures.mise_en_place_mois is not None:
+        rows.append(("Mise en place", f"{costs.number_fr(figures.mise_en_place_mois)} mois"))
+    if figures.beneficiaires_an is not None:
+        rows.append(("Bénéficiaires", f"{costs.number_fr(figures.beneficiaires_an)} "
+                                      f"{_plural(figures.beneficiaires_an, singular, plural)} par an"))
+    if figures.par_beneficiaire is not None:
+        rows.append(("Coût par bénéficiaire", f"{_money(figures.par_beneficiaire)} par {singular} et par an"))
+    if figures.investissement_eur is not None and figures.fonctionnement_eur_an is not None:
+        rows.append(("Coût la première année", f"{_money(figures.total)} (investissement et fonctionnement)"))
+    if figures.part_financee is not None:
+        rows.append(("Part financée", f"{costs.number_fr(figures.part_financee * 100)} % "
+                                      f"({_money(figures.finance)})"))
+    if figures.reste_a_charge is not None:
+        rows.append(("Reste à charge", _money(figures.reste_a_charge)))
+    return rows
+
+
+def costs_block(fiche: Fiche) -> str:
+    """The « Coûts et moyens » list of the fiche page; empty when the fiche gives no figure."""
+    rows = costs_rows(fiche)
+    if not rows:
+        return ""
+    items = "".join(f"<dt>{esc(label)}</dt><dd>{esc(value)}</dd>" for label, value in rows)
+    annee = costs.costs_of(fiche.couts).annee
+    note = f"Chiffres de {annee}, en euros TTC." if annee else "Montants en euros TTC."
+    return (f'<div lang="fr"><dl class="kb-meta-list kb-costs">{items}</dl>'
+            f'<p class="kb-caption">{esc(note)}</p></div>')
 
 
 def contact(fiche: Fiche) -> str:
@@ -157,8 +213,10 @@ def contact(fiche: Fiche) -> str:
         lines.append(f'<li>Téléphone : <a href="tel:{esc(tel)}">{esc(c["telephone"])}</a></li>')
     if safe_url(c.get("site")):
         lines.append(f'<li>Site : {link(c["site"], c["site"])}</li>')
-    links = [f"<li>{link(item.get('url'), item.get('titre') or item.get('url'))}</li>"
-             for item in fiche.liens or [] if safe_url(item.get("url"))]
+    kinds = vocab().types_liens
+    links = [f"<li>{link(item.get('url'), item.get('titre') or item.get('url'))}"
+             + (f' <span class="kb-link-type">({esc(kinds[item["type"]])})</span>' if item.get("type") in kinds else "")
+             + "</li>" for item in fiche.liens or [] if safe_url(item.get("url"))]
     out = []
     if lines:
         out.append(f'<h3 class="kb-h3">Contact</h3><ul class="kb-contact">{"".join(lines)}</ul>')

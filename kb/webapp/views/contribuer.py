@@ -8,7 +8,7 @@ import re
 
 import streamlit as st
 
-from kb.compose import FicheForm, check, parse_links, split_lines
+from kb.compose import FicheForm, check, parse_fundings, parse_links, split_lines
 from kb.facets import REGISTRY
 from kb.problems import ERROR
 from kb.render import markdown_to_html
@@ -31,9 +31,15 @@ FORM_FIELDS = {
     "debut": "Année de début", "porteur": "Porteur", "territoire": "Nom du territoire » « Type de territoire » « Départements",
     "territoire.nom": "Nom du territoire", "territoire.type": "Type de territoire",
     "territoire.departements": "Départements", "territoire.densite": "Densité", "contact.email": "Courriel",
-    "contact.site": "Site", "liens": "Liens", "budget_eur": "Budget total en euros",
+    "contact.site": "Site", "liens": "Liens", "liens.url": "Liens", "liens.type": "Liens",
+    "couts.investissement_eur": "Investissement", "couts.fonctionnement_eur_an": "Fonctionnement annuel",
+    "couts.etp": "Équivalents temps plein", "couts.mise_en_place_mois": "Mise en place",
+    "couts.beneficiaires_an": "Bénéficiaires par an", "couts.beneficiaires_unite": "Unité des bénéficiaires",
+    "couts.annee": "Année des chiffres", "financements": "Financements",
+    "financements.montant_eur": "Financements", "financements.source": "Financements",
 }
-KEY_IN_MESSAGE = re.compile(r"« ([a-z_.]+) »")
+KEY_IN_MESSAGE = re.compile(r"« ([a-z_.0-9]+) »")
+LINK_TYPES = ", ".join(f"{label} ({slug})" for slug, label in v.types_liens.items())
 PR_STEPS = """
 1. **Téléchargez** la fiche ci-dessus (fichier `{slug}.md`).
 2. Sur la forge du projet, **créez une copie (fork)** du dépôt de la banque, ou une branche si vous avez les droits.
@@ -47,7 +53,7 @@ def described(problem) -> str:
     """A validator message, with the form field it is about."""
     text = f"ligne {problem.line} : {components.md_escape(problem.message)}"
     match = KEY_IN_MESSAGE.search(problem.message)
-    field = FORM_FIELDS.get(match.group(1)) if match else None
+    field = FORM_FIELDS.get(re.sub(r"\.\d+", "", match.group(1))) if match else None
     return f"{text} *(formulaire : « {field} »)*" if field else text
 
 
@@ -92,15 +98,36 @@ with col2:
     densite = st.selectbox("Densité (grille communale de l'INSEE, recommandée)", list(v.densite), key="c_densite",
                            index=None, format_func=v.densite.get, placeholder="Choisir une densité")
 
-st.header("3. Moyens et partenaires")
+st.header("3. Coûts et moyens")
+st.caption("Facultatif mais précieux : ces chiffres permettent à un autre territoire de comparer. Montants en euros "
+           "TTC ; laissez vide ce que vous ne savez pas.")
+col1, col2 = st.columns(2)
+with col1:
+    investissement = st.number_input("Investissement (€, coûts ponctuels : matériel, travaux, mise en place)",
+                                     key="c_investissement", min_value=0.0, value=None, step=1000.0, format="%.0f",
+                                     placeholder="Par exemple : 95000")
+    fonctionnement = st.number_input("Fonctionnement annuel (€ par an, personnel compris)", key="c_fonctionnement",
+                                     min_value=0.0, value=None, step=1000.0, format="%.0f",
+                                     placeholder="Par exemple : 62000")
+    etp = st.number_input("Équivalents temps plein (ETP)", key="c_etp", min_value=0.0, value=None, step=0.5,
+                          format="%.2f", placeholder="Par exemple : 1.5")
+    annee = st.selectbox("Année des chiffres", list(range(TODAY.year, 1979, -1)), key="c_annee", index=None,
+                         placeholder="Choisir l'année")
+with col2:
+    mise_en_place = st.number_input("Mise en place (mois entre la décision et le premier service)",
+                                    key="c_mise_en_place", min_value=0, value=None, step=1,
+                                    placeholder="Par exemple : 8")
+    beneficiaires = st.number_input("Bénéficiaires par an", key="c_beneficiaires", min_value=0, value=None, step=1,
+                                    placeholder="Par exemple : 1400")
+    unite = st.selectbox("Unité des bénéficiaires", list(v.beneficiaires_unites), key="c_unite", index=None,
+                         format_func=v.beneficiaires_unites.get, placeholder="Personnes (par défaut)")
 col1, col2 = st.columns(2)
 with col1:
     partenaires = st.text_area("Partenaires (un par ligne, facultatif)", key="c_partenaires", height=100)
-    budget = st.number_input("Budget total en euros (facultatif)", key="c_budget", min_value=0.0, value=None,
-                             step=1000.0, format="%.0f", placeholder="Par exemple : 140000")
+    financements = st.text_area("Financements (un par ligne, facultatif : « source | montant en euros » ou le nom "
+                                "seul)", key="c_financements", height=100,
+                                placeholder="DSIL | 60000\nConseil départemental | 20000\nfonds propres")
 with col2:
-    financements = st.text_area("Financements (un par ligne, facultatif)", key="c_financements", height=100,
-                                placeholder="DSIL\nfonds propres")
     dispositifs = st.multiselect("Dispositifs nationaux (facultatif)", list(v.dispositifs), key="c_dispositifs",
                                  format_func=v.dispositifs.get, placeholder="Choisir les dispositifs")
 
@@ -116,7 +143,9 @@ with col2:
     contact_telephone = st.text_input("Téléphone (facultatif)", key="c_contact_telephone")
     mots_cles = st.text_area("Mots-clés (un par ligne, facultatif)", key="c_mots_cles", height=100,
                              help="Sigles, noms locaux : ils aident la recherche.")
-liens = st.text_area("Liens (un par ligne, « titre | https://… », facultatif)", key="c_liens", height=80)
+liens = st.text_area("Liens (un par ligne, « titre | https://… | type », le type étant facultatif)", key="c_liens",
+                     height=80, help=f"Types de documents : {LINK_TYPES}.",
+                     placeholder="Délibération du conseil communautaire | https://… | deliberation")
 
 st.header("5. Le récit")
 sections = {}
@@ -135,7 +164,10 @@ form = FicheForm(
     population=int(population) if population else None, porteur=porteur, partenaires=split_lines(partenaires),
     dispositifs=dispositifs, statut=statut or "",
     debut=(f"{debut_annee}-{debut_mois:02d}" if debut_annee and debut_mois else str(debut_annee or "")),
-    budget_eur=budget, financements=split_lines(financements),
+    couts={"investissement_eur": investissement, "fonctionnement_eur_an": fonctionnement, "etp": etp,
+           "mise_en_place_mois": mise_en_place, "beneficiaires_an": beneficiaires, "beneficiaires_unite": unite,
+           "annee": annee},
+    financements=parse_fundings(financements),
     contact={"nom": contact_nom, "fonction": contact_fonction, "email": contact_email,
              "telephone": contact_telephone, "site": contact_site},
     liens=parse_links(liens), mots_cles=split_lines(mots_cles), mise_a_jour=TODAY, sections=sections,

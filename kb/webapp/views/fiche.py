@@ -1,4 +1,4 @@
-"""Fiche: one fiche at /fiche?slug=…, rendered safely, with its metadata, contact, similar
+"""Fiche: one fiche at /fiche?slug=…, rendered safely, with its metadata, its costs, contact, similar
 fiches and a link to edit it in the repository; printable (the CSS hides the controls)."""
 
 from __future__ import annotations
@@ -40,6 +40,10 @@ with body:
 with side:
     st.header("En bref", anchor="en-bref")
     st.html(components.metadata(fiche))
+    costs = components.costs_block(fiche)
+    if costs:
+        st.header("Coûts et moyens", anchor="couts-et-moyens")
+        st.html(costs)
     contact = components.contact(fiche)
     if contact:
         st.html(contact)
