@@ -31,6 +31,8 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
     color = sys.stdout.isatty()
     if results.note:
         click.echo(f"Note : {results.note}", err=True)
+    if results.recognised:
+        click.echo(f"Filtre reconnu dans la recherche : population {results.recognised['text']}")
     if results.corrected_from:
         click.echo(f"Résultats pour « {results.query} » (« {results.corrected_from} » contient des mots inconnus "
                    "de la banque).")
@@ -38,7 +40,7 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
         click.echo(f"Vouliez-vous dire : {results.suggestion} ?")
     if results.expansions:
         click.echo(f"(recherche élargie à: {', '.join(results.expansions)})")
-    counted = "répondent à votre besoin" if query else "pour cette sélection"
+    counted = "répondent à votre besoin" if results.query else "pour cette sélection"
     click.echo(f"{results.total} fiche(s) {counted}; {len(results.hits)} affichée(s).\n")
     _print_hits(results.hits, color)
     if results.others:

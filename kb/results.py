@@ -71,11 +71,15 @@ class Results:
     # why the search ranked by words alone whatever the mode asked (no vectors in the index,
     # or no way to encode the query): French, shown to the reader; None otherwise
     note: str | None = None
+    # a filter recognised in the query and applied (kb.query_ranges): {"populations": [slugs],
+    # "text": "moins de 2 000 habitants"}; ``query`` is then the rest of the query. None otherwise
+    recognised: dict | None = None
 
     def to_dict(self) -> dict:
         """The results as JSON values (the output of ``kb search --json``)."""
         return {"query": self.query, "mode": self.mode, "total": self.total, "expansions": self.expansions,
                 "suggestion": self.suggestion, "corrected_from": self.corrected_from, "note": self.note,
+                "recognised": self.recognised,
                 "hits": [h.to_dict() for h in self.hits], "others": [h.to_dict() for h in self.others],
                 "facets": self.facets}
 

@@ -42,6 +42,7 @@ from kb.filters import Filters
 from kb.fusion import weighted_rrf
 from kb.model import Fiche
 from kb.query import ParsedQuery, parse_query
+from kb.query_ranges import apply_range
 from kb.ranking import IndexMismatch, Ranker
 from kb.relevance import Cutoff
 from kb.results import Hit, Ranking, Results
@@ -174,16 +175,27 @@ class Engine:
 
     def search(self, query: str = "", filters: Filters | None = None, limit: int = 10, offset: int = 0,
                mode: str = "hybrid", sort: str = "relevance", dense_weight: float | None = None,
-               correct: bool = True) -> Results:
+               correct: bool = True, recognise: bool = True) -> Results:
         """The fiches that answer ``query`` within ``filters`` (``total`` counts them all,
         whatever ``limit`` and ``offset``), then up to OTHERS_SHOWN weaker matches apart.
 
         ``correct``: when the query has words the bank does not know, propose a correction
         (``suggestion``); when the correction counts more fiches than the query typed, return
-        the correction's results (``corrected_from`` holds the query as typed)."""
+        the correction's results (``corrected_from`` holds the query as typed).
+
+        ``recognise``: a population range typed in the query (« moins de 2 000 habitants »,
+        kb.query_ranges) becomes a ``populations`` filter AND-ed with ``filters``, the rest of
+        the query is searched, and ``Results.recognised`` says what was recognised."""
         if mode not in MODES:
             raise ValueError(f"mode inconnu « {mode} » ({', '.join(MODES)})")
         filters = filters or Filters()
+        if recognise:
+            rest, with_range, found = apply_range(query, filters)
+            if found is not None:
+                results = self.search(rest, with_range, limit, offset, mode, sort, dense_weight, correct,
+                                      recognise=False)
+                results.recognised = found.to_dict()
+                return results
         weight = self.fusion_weight(mode, dense_weight)
         limit, offset = max(0, int(limit)), max(0, int(offset))
         parsed = self.parse_query(query)
@@ -230,6 +242,7 @@ class Engine:
         from the query's cached ranking: no hit, snippet or spelling work. Facet counts and
         relaxations read it, so a page with k filters ranks its query once."""
         filters = filters or Filters()
+        query, filters, _ = apply_range(query, filters)
         parsed = self.parse_query(query)
         if not parsed.text:
             with self._lock:

@@ -177,6 +177,28 @@ def test_url_restores_the_search(app, bundled_engine):
     assert dates == sorted(dates, reverse=True)
 
 
+def test_a_range_typed_in_the_query_moves_into_the_population_filter(app, bundled_engine):
+    at = app.run()
+    at.text_input(key="q").input("cybersécurité moins de 3 500 habitants")
+    at.run()
+    no_exception(at)
+    small = ["moins-de-1000", "1000-a-3500"]
+    assert at.text_input(key="q").value == "cybersécurité"
+    assert at.multiselect(key="f_population_tranche").value == small
+    assert any("Filtre « Population : moins de 3 500 habitants » tiré de votre recherche" in i.value
+               for i in at.info)
+    assert any("Filtres actifs" in m.value and "Moins de 1 000 habitants" in m.value for m in at.markdown)
+    assert at.query_params == {"q": "cybersécurité", "population": small}
+    expected = bundled_engine.search("cybersécurité", Filters(populations=small), limit=10)
+    assert fiche_links(at) == [h.slug for h in expected.hits + expected.others]
+    # removable in the sidebar; the info line is shown once
+    at.multiselect(key="f_population_tranche").set_value([])
+    at.run()
+    no_exception(at)
+    assert at.query_params == {"q": "cybersécurité"}
+    assert not any("tiré de votre recherche" in i.value for i in at.info)
+
+
 def test_back_from_a_fiche_restores_the_search(app):
     app.query_params.update({"q": "ateliers numériques", "public": "seniors"})
     at = app.run()

@@ -13,6 +13,7 @@ import streamlit as st
 from kb.export import export_rows, to_csv
 from kb.facets import REGISTRY
 from kb.filters import Filters
+from kb.query_ranges import and_populations, find_population_range
 from kb.refine import relaxations, filter_counts
 from kb.webapp import components, state
 
@@ -22,6 +23,7 @@ BROWSE_PAGE = "views/parcourir.py"
 engine = state.engine()
 
 FILTERING = REGISTRY.filtering
+POPULATION = REGISTRY.by_field("populations")
 
 
 def widget_keys(facet) -> list[str]:
@@ -114,12 +116,28 @@ def fiche_url(slug: str) -> str:
     return f"{base}fiche?slug={quote(slug)}"
 
 
+def take_range_from_query() -> None:
+    """A population range typed in the query (« moins de 2 000 habitants », kb.query_ranges)
+    moves into the population filter, where it shows and can be removed; the search box keeps
+    the rest of the query. The range is AND-ed with the brackets already selected (it replaces
+    them when they have none in common)."""
+    ss = st.session_state
+    found = find_population_range(ss.get("q", ""))
+    if found is None:
+        return
+    key = widget_keys(POPULATION)[0]
+    ss[key] = and_populations(list(ss.get(key, [])), found) or list(found.populations)
+    ss["q"] = found.text
+    ss["_kb_recognised"] = f"{POPULATION.label} : {found.description}"
+
+
 # ----------------------------------------------------------------------------- state
 
 if state.entering_page("rechercher"):
     from_url, dropped = state.state_from_params(state.url_on_entry("rechercher"))
     restore(from_url)
     st.session_state["_kb_dropped"] = dropped
+take_range_from_query()
 search = current_search()
 if st.session_state.get("_kb_signature") != search.signature():
     st.session_state["_kb_signature"] = search.signature()
@@ -158,6 +176,9 @@ if not search.filters.is_empty():
         st.markdown("**Filtres actifs :** " + components.md_escape(REGISTRY.describe(search.filters)))
         st.button("Effacer les filtres", on_click=clear_all, icon=":material/filter_alt_off:", key="clear_main")
 
+# shown once, after the query moved; our own words and digits, no Markdown to escape
+if recognised := st.session_state.pop("_kb_recognised", None):
+    st.info(f"Filtre « {recognised} » tiré de votre recherche", icon=":material/filter_alt:")
 for message in st.session_state.pop("_kb_dropped", []):  # shown once, after opening the link
     st.warning(f"Lien partagé : {components.md_escape(message)}")
 
