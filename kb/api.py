@@ -108,7 +108,7 @@ class Bank:
         return self.engine.count()
 
     def validate(self, paths: Iterable[Path | str] | Path | str | None = None) -> BankCheck:
-        """Check fiche files against the format (FICHE_FORMAT.md) and the bank-wide rules, as
+        """Check fiche files against the format (docs/format.md) and the bank-wide rules, as
         ``kb validate`` does: ``paths`` are files or folders (default: the bank's ``practices/``).
         The result's ``problems`` list every :class:`kb.Problem` (``severity`` "error" or
         "warning", with path, line and message), ``valid`` the fiches without errors. Needs no

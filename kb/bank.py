@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Iterable
 
 from kb.fiche import Fiche, parse_file
+from kb.freshness import stale_problem
 from kb.problems import ERROR, Problem, problem
 from kb.textnorm import fold
 
@@ -144,8 +145,10 @@ def duplicate_problems(entries: Iterable[BankEntry]) -> list[Problem]:
     return problems
 
 
-def check_paths(paths: Iterable[Path | str], today: dt.date | None = None) -> BankCheck:
-    """Validate every fiche under ``paths``, with the bank-wide rules."""
+def check_paths(paths: Iterable[Path | str], today: dt.date | None = None,
+                review_months: int | None = None) -> BankCheck:
+    """Validate every fiche under ``paths``, with the bank-wide rules; with ``review_months``, a
+    warning for each fiche reviewed longer ago (kb.freshness)."""
     files, problems = find_fiche_files(paths)
     result = BankCheck(problems=problems, files=len(files))
     for path in files:
@@ -153,6 +156,9 @@ def check_paths(paths: Iterable[Path | str], today: dt.date | None = None) -> Ba
         result.problems.extend(found)
         if fiche:
             result.fiches.append(fiche)
+            stale = stale_problem(fiche, review_months, today) if review_months else None
+            if stale:
+                result.problems.append(stale)
     result.problems.extend(duplicate_problems(
         BankEntry(f.path, f.slug, f.titre, f.titre_line) for f in result.fiches))
     result.problems.sort(key=lambda p: (p.path, p.line, p.severity, p.message))

@@ -1,6 +1,6 @@
 """Parse and validate one fiche file → a :class:`Fiche` and the problems found.
 
-Every rule of the contract (FICHE_FORMAT.md) is checked, and every problem of a file is
+Every rule of the contract (docs/format.md) is checked, and every problem of a file is
 reported, each with its line and a fix, so an editor corrects a fiche in one pass. This module
 runs the stages; the rules live in :mod:`kb.frontmatter` (YAML), :mod:`kb.rules` (fields),
 :mod:`kb.body` (sections), their messages in :mod:`kb.messages`, and the shape of a fiche in

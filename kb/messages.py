@@ -10,6 +10,8 @@ form never shows a YAML key nor a line number.
 from __future__ import annotations
 
 DOC = "docs/format.md"
+# the line kb validate adds after its summary when it found problems
+DOC_HINT = f"Le format des fiches (clés, règles, sections, vocabulaires): {DOC}."
 
 # front-matter key path (list indices left out) → label as shown in a form
 LABELS = {
@@ -141,7 +143,7 @@ MESSAGES = {
     "slug_type.empty": "vide",
     "slug_type.value": "« {value} »",
     "slug_unknown": "« {value} » n'est pas une valeur de « {champ} »: {hint}(valeurs: {listing}).",
-    "slug_unknown.long": "voir kb/data/vocab.yaml",
+    "slug_unknown.long": "voir docs/format.md",
     "slug_duplicate": "« {value} » est en double dans « {champ} ».",
     "list_length": "« {champ} » a {count} valeurs; il en faut de {low} à {high}.",
     "month_format": "« {champ} » vaut « {value} »: écrivez l'année et le mois, AAAA-MM (par exemple 2022-03) ou "
@@ -151,6 +153,8 @@ MESSAGES = {
     "year_too_old": "« {champ} » ({value}) est trop ancien: vérifiez l'année.",
     "date_not_in_calendar": "« {champ} » ({value}) n'est pas une date du calendrier: vérifiez le jour et le mois.",
     "date_format": "« {champ} » vaut « {value} »: écrivez une date AAAA-MM-JJ (par exemple {example}).",
+    "review_due": "fiche relue le {value}, il y a plus de {months} mois (réglage « relecture_mois »): relisez-la, "
+                  "mettez-la à jour puis changez « {champ} » (un avertissement, jamais une erreur).",
     "date_future": "« {champ} » ({value}) est dans le futur: indiquez la date de la dernière relecture.",
     "amount_type": "« {champ} » doit être un nombre d'euros sans espace ni symbole (par exemple 140000), pas "
                    "« {value} ».",
@@ -243,6 +247,7 @@ FORM_MESSAGES = {
     "financements_without_costs": "les financements ont des montants ({funded}) mais ni l'investissement ni le "
                                   "coût de fonctionnement annuel ne sont indiqués : ajoutez-les dans « Coûts et "
                                   "moyens ».",
+    "review_due": "fiche relue il y a plus de {months} mois : relisez-la et mettez à jour sa date.",
     "slug_taken": "une fiche de la banque porte déjà l'identifiant « {slug} » ({other}) : changez le titre "
                   "ou l'identifiant.",
     "title_taken": "une fiche de la banque porte déjà ce titre ({other}) : précisez ce qui distingue celle-ci.",

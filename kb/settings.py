@@ -54,6 +54,8 @@ class Settings:
     nprobe: int = 32
     # application
     edit_url: str = ""
+    # a fiche whose mise_a_jour is older than this many months is « à relire » (kb.freshness)
+    relecture_mois: int = 24
     thesaurus: Path = Path("thesaurus.yaml")
 
     def resolve(self, path: Path) -> Path:
@@ -98,7 +100,8 @@ def _coerce(name: str, value, kind):
 BOUNDS = {"batch_size": (1, None), "chunk_words": (10, None), "rrf_k": (1, None), "dense_candidates": (1, None), "agreement_depth": (0, None),
           "exact_max_chunks": (100, None), "nprobe": (1, None), "dense_weight": (0.0, 1.0),
           "cover_min": (0.0, 1.0), "lexical_min": (0.0, 1.0), "dense_min": (-1.0, 1.0), "dense_floor": (-1.0, 1.01),
-          "expansion_weight": (0.0, 1.0), "similar_dense_weight": (0.0, 1.0)}
+          "expansion_weight": (0.0, 1.0), "similar_dense_weight": (0.0, 1.0),
+          "relecture_mois": (1, 240)}
 CHOICES = {"backend": ("torch", "onnx", "openvino")}
 
 

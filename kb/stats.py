@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
 from kb.catalog import Catalog
 from kb.facets import REGISTRY
+from kb.freshness import months_before
 from kb.vocab import vocab
 
 
@@ -16,7 +18,7 @@ class FacetGroup:
     rows: list[tuple[str, int, int]]  # (label, count, indent level)
 
 
-def bank_stats(catalog: Catalog) -> dict:
+def bank_stats(catalog: Catalog, review_months: int = 24, today: dt.date | None = None) -> dict:
     v = vocab()
     counts = catalog.facet_counts()
     groups = [FacetGroup(facet.stats_title, _rows(facet, counts)) for facet in REGISTRY.facets if facet.stats_title]
@@ -32,10 +34,19 @@ def bank_stats(catalog: Catalog) -> dict:
     costs = cost_counts(catalog)
     groups.append(FacetGroup(COSTS_TITLE, [(COSTS_GIVEN, costs["couts"], 0), (COSTS_OLD, costs["budget_eur"], 0)]))
     return {"total": catalog.count(), "groups": groups, "missing": missing, "couts": costs,
-            "departements": len(counts.get("departement", {})), "invalid": len({p["path"] for p in catalog.problems()})}
+            "departements": len(counts.get("departement", {})), "invalid": len({p["path"] for p in catalog.problems()}),
+            "a_relire": to_review(catalog, review_months, today), "relecture_mois": review_months}
+
+
+def to_review(catalog: Catalog, months: int, today: dt.date | None = None) -> list[tuple[str, str]]:
+    """(slug, mise_a_jour) of the fiches last reviewed more than ``months`` months ago, oldest first."""
+    limit = months_before(today or dt.date.today(), months).isoformat()
+    return [(row["slug"], row["mise_a_jour"]) for row in catalog.db.query(
+        "SELECT slug, mise_a_jour FROM fiches WHERE mise_a_jour < ? ORDER BY mise_a_jour, slug", [limit])]
 
 
 COSTS_TITLE = "Coûts (contrat v2)"
+REVIEW_TITLE = "Fiches à relire (plus de {months} mois)"
 COSTS_GIVEN = "fiches qui donnent leurs coûts (couts: investissement_eur ou fonctionnement_eur_an)"
 COSTS_OLD = "fiches qui utilisent encore budget_eur (ancien champ, à remplacer par couts)"
 

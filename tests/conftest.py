@@ -17,7 +17,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-TODAY = dt.date(2026, 11, 30)
+TODAY = dt.date(2026, 12, 2)
 VALID = (FIXTURES / "valid.md").read_text(encoding="utf-8")
 
 

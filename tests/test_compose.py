@@ -10,7 +10,7 @@ import yaml
 from kb.compose import FicheForm, body, check, compose, fiche_slug, parse_fundings, parse_links, split_lines
 from kb.fiche import parse_bytes
 
-TODAY = dt.date(2026, 11, 30)
+TODAY = dt.date(2026, 12, 2)
 
 
 def complete_form(**changes) -> FicheForm:

@@ -1,4 +1,4 @@
-"""The vocabulary file: complete, well-formed, and the same contract as FICHE_FORMAT.md."""
+"""The vocabulary file: complete, well-formed, and the same contract as docs/format.md."""
 
 from kb.vocab import suggest, vocab
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 from kb import costs
+from kb.freshness import french_date, review_due
 from kb.highlight import to_html
 from kb.render import markdown_to_html
 from kb.facets import facet_label
@@ -58,6 +59,15 @@ def badges(fiche: Fiche, with_statut: bool = True) -> str:
         parts.append(f'<span class="kb-badge kb-badge-statut kb-statut-{esc(fiche.statut)}">'
                      f'{esc(facet_label("statut", fiche.statut))}</span>')
     return f'<div class="kb-badges" lang="fr">{"".join(parts)}</div>'
+
+
+def review_line(fiche: Fiche, months: int, today=None) -> str:
+    """« Fiche relue le 15 septembre 2026 », with a discreet « à relire » badge past ``months``
+    months (the ``relecture_mois`` setting, kb.freshness)."""
+    due = review_due(fiche.mise_a_jour, months, today)
+    badge = (f' <span class="kb-badge kb-badge-relire" title="relue il y a plus de {int(months)} mois">à relire</span>'
+             if due else "")
+    return f'<p class="kb-reviewed" lang="fr">Fiche relue le {esc(french_date(fiche.mise_a_jour))}{badge}</p>'
 
 
 def departements_text(codes) -> str:

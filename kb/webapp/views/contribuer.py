@@ -61,6 +61,8 @@ state.page_title("Contribuer")
 st.title("Contribuer : proposer une fiche")
 st.markdown("Remplissez le formulaire : la fiche est vérifiée à chaque modification, avec les mêmes règles que "
             "`kb validate`. Quand elle ne contient plus d'erreur, téléchargez-la et proposez-la au dépôt.")
+st.markdown("Le format complet (chaque champ, règle, section et vocabulaire, avec ses libellés) est décrit "
+            "dans le fichier `docs/format.md` du dépôt de la banque.")
 
 st.header("1. L'initiative")
 titre = st.text_input("Titre (10 à 120 caractères)", key="c_titre", max_chars=200,

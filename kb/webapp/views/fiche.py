@@ -32,7 +32,8 @@ if fiche is None:
 st.query_params["slug"] = slug
 state.page_title(fiche.titre)
 st.title(components.md_escape(fiche.titre), anchor=False)
-st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche.resume)}</p>{components.badges(fiche)}')
+st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche.resume)}</p>{components.badges(fiche)}'
+        f'{components.review_line(fiche, state.app_settings().relecture_mois)}')
 
 body, side = st.columns([2, 1], gap="large")
 with body:
