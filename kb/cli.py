@@ -15,7 +15,9 @@ from pathlib import Path
 import click
 
 from kb.cli_common import build_failed, reading_index, settings_of
+from kb.cli_init import init
 from kb.cli_queries import evaluate, search, similar
+from kb.cli_territoire import territoire
 from kb.extras import MissingExtra, require
 
 
@@ -54,12 +56,15 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, quiet: bool)
     """Vérifie des fiches (fichiers ou dossiers; défaut: practices/).
 
     Affiche chaque problème sous la forme « chemin:ligne: error|warning: message ».
-    Code de sortie 0 sans erreur, 1 avec au moins une erreur.
+    Code de sortie 0 sans erreur, 1 avec au moins une erreur (les avertissements ne
+    le changent pas). Le format des fiches: docs/format.md.
     """
     from kb.bank import check_paths
+    from kb.messages import DOC_HINT
 
-    targets = list(paths) or [settings_of(ctx).practices_path]
-    result = check_paths(targets)
+    settings = settings_of(ctx)
+    targets = list(paths) or [settings.practices_path]
+    result = check_paths(targets, review_months=settings.relecture_mois)
     problems = [p for p in result.problems if not (quiet and p.severity == "warning")]
     errors = sum(1 for p in result.problems if p.severity == "error")
     warnings = len(result.problems) - errors
@@ -73,6 +78,8 @@ def validate(ctx: click.Context, paths: tuple[Path, ...], fmt: str, quiet: bool)
         summary = (f"{result.files} fichier(s) vérifié(s): {errors} erreur(s), {warnings} avertissement(s)"
                    f"{f', {invalid} fiche(s) invalide(s)' if invalid else ''}.")
         click.echo(summary, err=True)
+        if result.problems:
+            click.echo(DOC_HINT, err=True)
     sys.exit(1 if errors else 0)
 
 
@@ -188,15 +195,17 @@ def model_export(ctx: click.Context, force: bool) -> None:
 def stats(ctx: click.Context, as_json: bool) -> None:
     """Nombre de fiches par valeur de chaque facette, et fiches incomplètes."""
     from kb.catalog import Catalog
-    from kb.stats import bank_stats
+    from kb.freshness import french_date
+    from kb.stats import REVIEW_TITLE, bank_stats
 
     settings = settings_of(ctx)
     with reading_index(settings):
-        data = bank_stats(Catalog(settings.catalog_path))
+        data = bank_stats(Catalog(settings.catalog_path), settings.relecture_mois)
     if as_json:
         click.echo(json.dumps({"total": data["total"], "groups": {g.title: [[l, n] for l, n, _ in g.rows]
                                                                   for g in data["groups"]},
-                               "missing": dict(data["missing"])}, ensure_ascii=False, indent=2))
+                               "missing": dict(data["missing"]), "a_relire": dict(data["a_relire"])},
+                              ensure_ascii=False, indent=2))
         return
     click.echo(f"{data['total']} fiche(s) dans l'index, {data['departements']} département(s)"
                f"{', ' + str(data['invalid']) + ' fichier(s) invalide(s) écarté(s)' if data['invalid'] else ''}.")
@@ -207,6 +216,9 @@ def stats(ctx: click.Context, as_json: bool) -> None:
     click.echo("\nFiches sans champ ou section recommandés" + (":" if data["missing"] else ": aucune."))
     for slug, lacks in data["missing"]:
         click.echo(f"  {slug}: {', '.join(lacks)}")
+    click.echo(f"\n{REVIEW_TITLE.format(months=data['relecture_mois'])}" + (":" if data["a_relire"] else ": aucune."))
+    for slug, reviewed in data["a_relire"]:
+        click.echo(f"  {slug}: relue le {french_date(reviewed)}")
 
 
 # ----------------------------------------------------------------------------- serve
@@ -247,6 +259,8 @@ def serve(ctx: click.Context, port: int, host: str) -> None:
 
 for command in (search, similar, evaluate):
     main.add_command(command)
+main.add_command(init)
+main.add_command(territoire)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,7 @@ pages = [
     st.Page(PAGES_DIR / "rechercher.py", title="Rechercher", icon=":material/search:", url_path="rechercher",
             default=True),
     st.Page(PAGES_DIR / "parcourir.py", title="Parcourir", icon=":material/map:", url_path="parcourir"),
+    st.Page(PAGES_DIR / "territoire.py", title="Mon territoire", icon=":material/location_city:", url_path="territoire"),
     st.Page(PAGES_DIR / "contribuer.py", title="Contribuer", icon=":material/edit_note:", url_path="contribuer"),
     st.Page(PAGES_DIR / "fiche.py", title="Fiche", icon=":material/description:", url_path="fiche",
             visibility="hidden"),
