@@ -47,7 +47,7 @@ from kb.ranking import IndexMismatch, Ranker
 from kb.relevance import Cutoff
 from kb.results import Hit, Ranking, Results
 from kb.settings import Settings
-from kb.snippets import best_passage, cut_snippet
+from kb.snippets import fill_snippet
 from kb.thesaurus import load_thesaurus
 
 MODES = ("hybrid", "lexical", "dense")
@@ -269,7 +269,7 @@ class Engine:
             hit = Hit(fiche.slug, fiche.titre, ranking.scores[doc], fiche,
                       lexical_rank=ranking.lexical_rank.get(doc), dense_rank=ranking.dense_rank.get(doc),
                       counted=doc in ranking.counted, evidence=ranking.evidence.get(doc))
-            self._snippet(hit, doc, parsed, ranking.best_chunk.get(doc))
+            fill_snippet(hit, self.catalog.chunks([doc]), parsed.all_terms, ranking.best_chunk.get(doc))
             hits.append(hit)
         return hits
 
@@ -388,16 +388,3 @@ class Engine:
         self._encoder.shutdown(wait=False)
         with self._lock:
             self.catalog.close()
-
-    # -- snippets --------------------------------------------------------------------------------
-
-    def _snippet(self, hit: Hit, fiche_id: int, query: ParsedQuery, dense_chunk: int | None) -> None:
-        """The passage that explains the match: the chunk with most query terms (the best dense
-        chunk on ties), cut around its densest run of matches, with the matched words marked."""
-        wanted = query.all_terms
-        passage = best_passage(self.catalog.chunks([fiche_id]), wanted, dense_chunk)
-        if passage is None:
-            hit.snippet = hit.fiche.resume
-            return
-        hit.snippet_section, body = passage
-        hit.snippet, hit.highlights = cut_snippet(body, wanted)

@@ -63,3 +63,15 @@ def cut_snippet(text: str, wanted: set[str], size: int = SNIPPET_WORDS) -> tuple
             highlights.append((len(snippet), len(snippet) + len(token)))
         snippet += token
     return snippet + suffix, highlights
+
+
+def fill_snippet(hit, chunks, wanted: set[str], dense_chunk: int | None) -> None:
+    """Give ``hit`` the passage that explains its match, from its fiche's chunks: the chunk with
+    most query terms (the best dense chunk on ties), cut around its densest run of matches,
+    with the matched words marked; its summary when no chunk has a query term."""
+    passage = best_passage(chunks, wanted, dense_chunk)
+    if passage is None:
+        hit.snippet = hit.fiche.resume
+        return
+    hit.snippet_section, body = passage
+    hit.snippet, hit.highlights = cut_snippet(body, wanted)
