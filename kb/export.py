@@ -13,6 +13,7 @@ import csv
 import io
 import re
 from typing import Iterable
+from urllib.parse import quote
 
 from kb import costs
 from kb.facets import facet_label
@@ -62,6 +63,16 @@ EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 # French numbers: 0X XX XX XX XX or +33 X XX XX XX XX, with spaces, dots or dashes
 PHONE_RE = re.compile(r"(?:(?:\+|00)33[\s.-]?(?:\(0\)[\s.-]?)?|\b0)[1-9](?:[\s.-]?\d{2}){4}\b")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+DEFAULT_BASE_URL = "http://localhost:8501/"  # ``kb serve``'s address, when no base_url is set
+
+
+def fiche_address(slug: str, base_url: str = "") -> str:
+    """Absolute address of a fiche's page: ``<base_url>fiche?slug=…`` (base_url: the ``base_url``
+    setting, or the application's address; empty: :data:`DEFAULT_BASE_URL`)."""
+    base = base_url or DEFAULT_BASE_URL
+    if not base.endswith("/"):
+        base += "/"
+    return f"{base}fiche?slug={quote(slug)}"
 
 
 def redact(text: str) -> str:
@@ -144,9 +155,11 @@ def _link(link: dict) -> str:
     return f"{link.get('titre')} <{link.get('url')}>" + (f" ({kind})" if kind else "")
 
 
-def export_rows(fiches: Iterable[Fiche], fiche_url=None) -> list[dict[str, str]]:
-    """Rows for many fiches; ``fiche_url(slug)`` gives the address of each fiche's page."""
-    return [export_row(f, fiche_url(f.slug) if fiche_url else "") for f in fiches]
+def export_rows(fiches: Iterable[Fiche], fiche_url=None, base_url: str = "") -> list[dict[str, str]]:
+    """Rows for many fiches; ``fiche_url(slug)`` gives the address of each fiche's page, by
+    default :func:`fiche_address` under ``base_url`` (the setting; empty: ``kb serve``'s address)."""
+    url_of = fiche_url or (lambda slug: fiche_address(slug, base_url))
+    return [export_row(f, url_of(f.slug)) for f in fiches]
 
 
 def to_csv(rows: list[dict[str, str]], delimiter: str = ";") -> bytes:

@@ -54,6 +54,9 @@ class Settings:
     nprobe: int = 32
     # application
     edit_url: str = ""
+    # public address of the application (https://…/), for the absolute links to fiches (CSV export,
+    # « Copier le lien », print); empty: the browser's address (kb.export.DEFAULT_BASE_URL outside the app)
+    base_url: str = ""
     # a fiche whose mise_a_jour is older than this many months is « à relire » (kb.freshness)
     relecture_mois: int = 24
     thesaurus: Path = Path("thesaurus.yaml")
@@ -112,6 +115,9 @@ def _check(name: str, value, source: str) -> None:
         if value < low or (high is not None and value > high):
             allowed = f"entre {low} et {high}" if high is not None else f"au moins {low}"
             raise SettingsError(f"{source}: réglage « {name} » = {value} hors limites ({allowed}).")
+    if name == "base_url" and value and not str(value).startswith(("http://", "https://")):
+        raise SettingsError(f"{source}: réglage « base_url » = « {value} » invalide (une adresse http:// ou "
+                            "https://, par exemple https://banque.exemple.fr/, ou vide).")
     if name in CHOICES and value not in CHOICES[name]:
         raise SettingsError(f"{source}: réglage « {name} » = « {value} » inconnu (valeurs: "
                             f"{', '.join(CHOICES[name])}).")

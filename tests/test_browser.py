@@ -105,6 +105,46 @@ def test_search_filter_open_a_fiche_and_follow_a_similar_one(browser, server):
     page.close()
 
 
+def test_fiche_print_copy_and_back_to_the_results(browser, server):
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, locale="fr-FR")
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page = context.new_page()
+    page.goto(server + "/?q=ateliers+num%C3%A9riques&public=seniors&tri=date")
+    wait_for_app(page)
+    first = page.locator('[class*="st-key-card-"]').first.get_by_test_id("stPageLink").locator("a")
+    title = link_text(first)
+    first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title, timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    fiche_url = page.url
+    expect(page.get_by_role("button", name=re.compile("Imprimer"))).to_be_visible()
+    copy = page.get_by_role("button", name=re.compile("Copier le lien"))
+    expect(copy).to_be_visible()
+    copy.click()
+    expect(page.get_by_role("status")).to_have_text("Lien copié dans le presse-papiers.")
+    assert page.evaluate("navigator.clipboard.readText()") == fiche_url
+    printed = page.locator(".kb-print-url")
+    expect(printed).to_be_hidden()  # on screen: not shown
+
+    page.emulate_media(media="print")
+    expect(page.get_by_test_id("stSidebar")).to_be_hidden()
+    expect(page.get_by_role("button", name=re.compile("Imprimer"))).to_be_hidden()
+    expect(page.get_by_role("link", name="Retour aux résultats")).to_be_hidden()
+    expect(printed).to_be_visible()
+    expect(printed).to_contain_text(fiche_url)
+    page.screenshot(path=SHOTS / "10-fiche-impression-adresse.png", full_page=True)
+    page.emulate_media(media="screen")
+
+    page.get_by_role("link", name="Retour aux résultats").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Rechercher une expérience", timeout=PAGE_TIMEOUT)
+    wait_for_app(page)
+    expect(page).to_have_url(re.compile(r"[?&]q=ateliers.*public=seniors.*tri=date"))
+    expect(page.get_by_label("Décrivez votre besoin…")).to_have_value("ateliers numériques")
+    context.close()
+
+
 def test_shared_url_and_map_of_france(browser, server):
     from playwright.sync_api import expect
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from kb.export import COLUMNS, export_row, export_rows, redact, to_csv
+from kb.export import COLUMNS, export_row, export_rows, fiche_address, redact, to_csv
 from kb.model import Fiche
 
 FICHE = Fiche(
@@ -73,3 +73,35 @@ def test_exporting_the_whole_bundled_bank_leaks_no_email_or_phone(bundled_engine
     assert not [c for c in cells if EMAIL.search(c) or PHONE.search(c)]
     emails = [h.fiche.contact.get("email") for h in everything.hits if h.fiche.contact]
     assert any(emails)  # the bank has contact e-mails: the export really dropped them
+
+
+def csv_addresses(data: bytes) -> list[str]:
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    column = rows[0].index("adresse de la fiche")
+    return [row[column] for row in rows[1:]]
+
+
+def test_fiche_addresses_are_absolute_under_the_base_url():
+    assert fiche_address("bus-numerique", "https://banque.exemple.fr") == \
+        "https://banque.exemple.fr/fiche?slug=bus-numerique"
+    assert fiche_address("a b") == "http://localhost:8501/fiche?slug=a%20b"  # no base_url: kb serve's address
+    data = to_csv(export_rows([FICHE], base_url="https://banque.exemple.fr/"))
+    assert csv_addresses(data) == ["https://banque.exemple.fr/fiche?slug=bus-numerique"]
+    assert csv_addresses(to_csv(export_rows([FICHE]))) == ["http://localhost:8501/fiche?slug=bus-numerique"]
+
+
+def test_the_app_export_uses_the_base_url_setting(tmp_path, monkeypatch):
+    from kb.webapp import state
+
+    monkeypatch.setenv("KB_ROOT", str(tmp_path))
+    monkeypatch.setenv("KB_BASE_URL", "https://banque.exemple.fr/kb")
+    data = to_csv(export_rows([FICHE], state.fiche_url))
+    assert csv_addresses(data) == ["https://banque.exemple.fr/kb/fiche?slug=bus-numerique"]
+
+
+def test_a_base_url_must_be_an_http_address(tmp_path, monkeypatch):
+    from kb.settings import SettingsError, load_settings
+
+    monkeypatch.setenv("KB_BASE_URL", "banque.exemple.fr")
+    with pytest.raises(SettingsError, match="base_url"):
+        load_settings(tmp_path)

@@ -230,6 +230,68 @@ def test_back_from_a_fiche_restores_the_search(app):
     assert at.text_input(key="q").value == ""
 
 
+def back_links(at: AppTest) -> list:
+    return [link for link in at.page_link if link.proto.label == "Retour aux résultats"]
+
+
+def test_a_fiche_opened_from_results_links_back_to_them(app):
+    app.query_params.update({"q": "ateliers numériques", "public": "seniors", "tri": "date"})
+    at = app.run()
+    slug = fiche_links(at)[0]
+    at.switch_page("views/fiche.py")
+    at.query_params.clear()
+    at.query_params["slug"] = slug
+    at.run()
+    no_exception(at)
+    [back] = back_links(at)
+    assert back.proto.page == ""  # Rechercher, the default page, is at the root
+    assert parse_qs(back.proto.query_string) == {"q": ["ateliers numériques"], "public": ["seniors"],
+                                                 "tri": ["date"]}
+    # a fiche opened first (a shared link) has no result list to go back to
+    at.switch_page("views/contribuer.py")
+    at.query_params.clear()
+    at.run()
+    at.switch_page("views/fiche.py")
+    at.query_params["slug"] = slug
+    at.run()
+    assert not back_links(at)
+
+
+def test_back_after_returning_to_the_results_shows_the_fiche_again(app):
+    app.query_params.update({"q": "ateliers numériques", "public": "seniors"})
+    at = app.run()
+    slug = fiche_links(at)[0]
+    at.switch_page("views/fiche.py")
+    at.query_params.clear()
+    at.query_params["slug"] = slug
+    at.run()
+    at.switch_page("views/rechercher.py")
+    at.query_params.clear()
+    at.query_params.update({"q": "ateliers numériques", "public": "seniors"})
+    at.run()
+    # Back lands on the entry Streamlit pushed: the fiche page's path with the search's parameters
+    at.switch_page("views/fiche.py")
+    at.query_params.clear()
+    at.query_params.update({"q": "ateliers numériques", "public": "seniors"})
+    at.run()
+    no_exception(at)
+    assert at.query_params == {"slug": slug}
+    assert not at.warning
+    assert at.title[0].value != "Fiche introuvable"
+
+
+def test_a_fiche_opened_from_browsing_links_back_to_the_selection(app):
+    at = open_page(app, "parcourir", type="communaute-de-communes")
+    slug = fiche_links(at)[0]
+    at.switch_page("views/fiche.py")
+    at.query_params.clear()
+    at.query_params["slug"] = slug
+    at.run()
+    [back] = back_links(at)
+    assert back.proto.page == "parcourir"
+    assert parse_qs(back.proto.query_string) == {"type": ["communaute-de-communes"]}
+
+
 def test_unknown_url_values_are_ignored_with_a_warning(app):
     app.query_params.update({"public": ["seniors", "extraterrestres"], "tri": "hasard"})
     at = app.run()
@@ -277,7 +339,19 @@ def test_no_result_suggests_the_filter_to_remove(app, bundled_engine):
 
 
 def fiche_texts_without_the_lang_script(at: AppTest) -> list[str]:
-    return [t for t in texts(at) if t != components.LANG_SCRIPT]
+    """The page's texts but our own scripts (the page's language, the fiche's tools)."""
+    return [t for t in texts(at) if t != components.LANG_SCRIPT and not t.startswith('<div id="kb-fiche-tools"')]
+
+
+def test_fiche_page_has_print_and_copy_buttons_and_a_printed_address(app, bundled_engine, monkeypatch):
+    monkeypatch.setenv("KB_BASE_URL", "https://banque.exemple.fr/")
+    slug = bundled_engine.search("", limit=1).hits[0].slug
+    at = open_page(app, "fiche", slug=slug)
+    no_exception(at)
+    html = "\n".join(h.value for h in at.html)
+    assert "Imprimer" in html and "Copier le lien" in html and "window.print()" in html
+    assert f'data-url="https://banque.exemple.fr/fiche?slug={slug}"' in html
+    assert f"https://banque.exemple.fr/fiche?slug={slug}</span>" in html  # printed under the title
 
 
 def test_fiche_page_renders_body_metadata_and_similar_fiches(app, bundled_engine):
@@ -434,6 +508,31 @@ def test_browse_page_restores_a_theme_from_the_url(app, bundled_engine):
     assert at.selectbox(key="p_theme").value == "axe:inclusion"
     total = bundled_engine.search("", Filters(axes=["inclusion"]), limit=0).total
     assert at.subheader[0].value.startswith(f"{total} fiche")
+
+
+def test_browse_page_keeps_the_first_of_two_themes_and_says_which_was_ignored(app, bundled_engine):
+    themes = list(bundled_engine.facets().get("thematique", {}))[:2]
+    at = open_page(app, "parcourir", thematique=themes)
+    no_exception(at)
+    assert at.selectbox(key="p_theme").value == f"thematique:{themes[0]}"
+    warnings = [w.value for w in at.warning]
+    assert any(f"« {themes[1]} » ignoré" in w and "thematique" in w for w in warnings), warnings
+    assert at.query_params == {"thematique": themes[0]}
+
+
+@pytest.mark.parametrize("page,params", [("rechercher", {"q": "bus"}), ("parcourir", {}), ("territoire", {}),
+                                         ("contribuer", {}), ("fiche", {"slug": None})])
+def test_unknown_url_parameters_are_reported_in_french(app, bundled_engine, page, params):
+    if "slug" in params:
+        params = {"slug": bundled_engine.search("", limit=1).hits[0].slug}
+    if page == "rechercher":  # the default page: entered by the first run
+        app.query_params.update({"foo": "1", **params})
+        at = app.run()
+    else:
+        at = open_page(app, page, foo="1", **params)
+    no_exception(at)
+    warnings = [w.value.replace("\\", "") for w in at.warning]  # Markdown escapes
+    assert any("Paramètre « foo » inconnu : ignoré." in w for w in warnings), warnings
 
 
 # ----------------------------------------------------------------------------- Contribuer

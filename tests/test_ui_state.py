@@ -124,3 +124,12 @@ def test_edit_link_formats_path_and_slug_and_hides_when_unset():
 def test_markdown_escape_keeps_titles_as_text():
     assert components.md_escape("Un [lien](javascript:x) *gras* 1 000 $") == \
         r"Un \[lien\]\(javascript\:x\) \*gras\* 1 000 \$"
+
+
+def test_unknown_parameters_are_reported_in_french():
+    from kb.webapp.state import state_from_params, unknown_params
+
+    search, dropped = state_from_params({"q": ["bus"], "foo": ["1"], "slug": ["x"]})
+    assert search.query == "bus"
+    assert dropped == ["Paramètre « foo » inconnu : ignoré."]
+    assert unknown_params({"code": ["2A004"], "bar": [""]}, {"code"}) == ["Paramètre « bar » inconnu : ignoré."]

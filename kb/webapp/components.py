@@ -252,3 +252,48 @@ def edit_link(template: str, fiche: Fiche) -> str | None:
     path = str(fiche.path or "").replace("\\", "/")
     url = template.replace("{path}", quote(path)).replace("{slug}", quote(str(fiche.slug or "")))
     return safe_url(url)
+
+
+FICHE_TOOLS_SCRIPT = """<script>
+(() => {
+  const tools = document.getElementById("kb-fiche-tools");
+  if (!tools) return;
+  const status = document.getElementById("kb-tools-status");
+  const address = new URL(tools.dataset.url || window.location.href, window.location.href).href;
+  document.querySelectorAll(".kb-print-url-text").forEach((el) => { el.textContent = address; });
+  document.getElementById("kb-print").onclick = () => window.print();
+  const say = (text) => { status.textContent = text; };
+  const fallback = () => {
+    const area = document.createElement("textarea");
+    area.value = address; area.setAttribute("readonly", ""); area.style.position = "absolute";
+    area.style.left = "-9999px"; document.body.appendChild(area); area.select();
+    let done = false;
+    try { done = document.execCommand("copy"); } catch (e) { done = false; }
+    area.remove();
+    say(done ? "Lien copié dans le presse-papiers." : "Copie impossible : copiez l'adresse " + address);
+  };
+  document.getElementById("kb-copy").onclick = () => {
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(address).then(() => say("Lien copié dans le presse-papiers."), fallback);
+    } else {
+      fallback();
+    }
+  };
+})();
+</script>"""
+
+
+def fiche_tools(url: str) -> str:
+    """« Imprimer » and « Copier le lien » (its French confirmation in a live region) for a
+    fiche whose address is ``url`` (relative: completed from the browser's address)."""
+    return (f'<div id="kb-fiche-tools" class="kb-tools" lang="fr" data-url="{esc(url)}">'
+            '<button type="button" id="kb-print" class="kb-tool">Imprimer</button>'
+            '<button type="button" id="kb-copy" class="kb-tool">Copier le lien</button>'
+            '<span id="kb-tools-status" class="kb-tools-status" role="status" aria-live="polite"></span>'
+            f'</div>{FICHE_TOOLS_SCRIPT}')
+
+
+def print_url(url: str) -> str:
+    """The fiche's address, shown in print only, under the title."""
+    return (f'<p class="kb-print-only kb-print-url" lang="fr">Adresse de la fiche : '
+            f'<span class="kb-print-url-text">{esc(url)}</span></p>')

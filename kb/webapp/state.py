@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from typing import Mapping
+from urllib.parse import quote
 
 import streamlit as st
 
@@ -85,6 +86,24 @@ def engine():
         st.stop()
 
 
+def base_url() -> str:
+    """The application's public address, ending with "/": the base_url setting, else the
+    browser's address (``st.context.url``) up to its last "/"; empty when neither is known."""
+    configured = app_settings().base_url
+    if configured:
+        return configured if configured.endswith("/") else configured + "/"
+    url = (st.context.url or "").split("?", 1)[0]
+    return url[: url.rfind("/") + 1] if "://" in url else ""
+
+
+def fiche_url(slug: str) -> str:
+    """Absolute address of a fiche's page (relative when no address is known)."""
+    from kb.export import fiche_address
+
+    base = base_url()
+    return fiche_address(slug, base) if base else f"fiche?slug={quote(slug)}"
+
+
 # ----------------------------------------------------------------------------- search state
 
 
@@ -102,6 +121,7 @@ def state_from_params(params: Mapping[str, list[str]]) -> tuple[SearchState, lis
     """The search described by URL parameters, and messages for values that were dropped
     (a typo in a shared link must not make the page fail)."""
     filters, dropped = REGISTRY.from_params(params)
+    dropped += unknown_params(params, SEARCH_PARAMS)
     query = " ".join(" ".join(params.get("q", []) or []).split())
     sort_values = params.get("tri", []) or []
     sort = "date" if sort_values and sort_values[-1] == "date" else "relevance"
@@ -134,6 +154,14 @@ def write_url(page: str, params: Mapping[str, list[str]]) -> None:
 
 # parameters of the links to a fiche: never part of a search or browsing URL
 LINK_PARAMS = {"slug"}
+SEARCH_PARAMS = {facet.param for facet in REGISTRY.filtering} | {"q", "tri"}
+
+
+def unknown_params(params: Mapping[str, list[str]], known) -> list[str]:
+    """A French message for each URL parameter that the page does not know (a shared link
+    with a typo, or made for another page): it is ignored."""
+    return [f"Paramètre « {name[:60]} » inconnu : ignoré." for name in params
+            if name not in known and name not in LINK_PARAMS]
 
 
 def url_on_entry(page: str) -> dict[str, list[str]]:

@@ -19,7 +19,7 @@ from kb.webapp import components, state
 
 v = vocab()
 engine = state.engine()
-state.entering_page("contribuer")
+entering = state.entering_page("contribuer")
 TODAY = dt.date.today()
 MONTHS = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre",
           "novembre", "décembre"]
@@ -59,6 +59,9 @@ def described(problem) -> str:
 
 state.page_title("Contribuer")
 st.title("Contribuer : proposer une fiche")
+if entering:
+    for message in state.unknown_params(state.read_url(), set()):
+        st.warning(f"Lien partagé : {components.md_escape(message)}")
 st.markdown("Remplissez le formulaire : la fiche est vérifiée à chaque modification, avec les mêmes règles que "
             "`kb validate`. Quand elle ne contient plus d'erreur, téléchargez-la et proposez-la au dépôt.")
 st.markdown("Le format complet (chaque champ, règle, section et vocabulaire, avec ses libellés) est décrit "

@@ -10,10 +10,24 @@ from kb.webapp import components, state
 FICHE_PAGE = "views/fiche.py"
 SEARCH_PAGE = "views/rechercher.py"
 SIMILAR = 5
+# the result lists a fiche can be opened from; « Retour aux résultats » goes back to the last one
+RESULT_PAGES = {"rechercher": "views/rechercher.py", "parcourir": "views/parcourir.py",
+                "territoire": "views/territoire.py"}
 
 engine = state.engine()
-state.entering_page("fiche")
+came_from = st.session_state.get("_kb_page")
+if came_from in RESULT_PAGES:
+    st.session_state["_kb_results_page"] = came_from
+elif came_from != "fiche":  # another page (or a shared link opened first): no result list to go back to
+    st.session_state.pop("_kb_results_page", None)
+entering = state.entering_page("fiche")
 slug = (st.query_params.get("slug") or "").strip()
+# following « Retour aux résultats », Streamlit first pushes the link's parameters onto this page's
+# path (/fiche?q=…, see state.url_on_entry): the browser's Back lands there, on the last fiche shown
+url = state.read_url()
+back_entry = not slug and bool(url) and set(url) <= state.SEARCH_PARAMS | {"code"}
+if back_entry:
+    slug = st.session_state.get("_kb_fiche_slug", "")
 fiche = engine.get(slug) if slug else None
 
 if fiche is None:
@@ -29,9 +43,25 @@ if fiche is None:
 
 # a link to this same page with another slug runs it without updating the browser's address:
 # write it, so that the address shown is always the fiche's own (shareable) URL
-st.query_params["slug"] = slug
+if back_entry:
+    st.query_params.from_dict({"slug": slug})
+else:
+    st.query_params["slug"] = slug
+st.session_state["_kb_fiche_slug"] = slug
 state.page_title(fiche.titre)
+if entering and not back_entry:
+    for message in state.unknown_params(state.read_url(), {"slug"}):
+        st.warning(f"Lien partagé : {components.md_escape(message)}")
+results_page = st.session_state.get("_kb_results_page")
+if results_page:
+    with st.container(key="noprint-back"):
+        st.page_link(RESULT_PAGES[results_page], label="Retour aux résultats", icon=":material/arrow_back:",
+                     query_params=st.session_state.get(f"_kb_url_{results_page}") or None)
 st.title(components.md_escape(fiche.titre), anchor=False)
+address = state.fiche_url(slug)
+st.html(components.print_url(address))
+with st.container(key="noprint-tools"):
+    st.html(components.fiche_tools(address), unsafe_allow_javascript=True)
 st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche.resume)}</p>{components.badges(fiche)}'
         f'{components.review_line(fiche, state.app_settings().relecture_mois)}')
 

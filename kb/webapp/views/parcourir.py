@@ -29,6 +29,27 @@ THEME_OPTIONS = [""] + [item for axe in v.axes
                         for item in (f"axe:{axe}", *(f"thematique:{t}" for t in v.thematiques_of_axe(axe)))]
 
 
+# the URL parameters of this page: one value each (its lists choose a single value)
+BROWSE_PARAMS = {"type": "types", "thematique": "thematiques", "axe": "axes", "departement": "departements"}
+
+
+def dropped_values(search: state.SearchState, params) -> list[str]:
+    """French messages for what the page's single-choice lists cannot show: a second value of a
+    parameter, an axe beside a thématique, and the search parameters of Rechercher."""
+    f = search.filters
+    messages = []
+    for param, name in BROWSE_PARAMS.items():
+        values = getattr(f, name)
+        for value in values[1:]:
+            messages.append(f"un seul « {param} » à la fois sur cette page : « {values[0]} » gardé, "
+                            f"« {value} » ignoré.")
+    if f.thematiques and f.axes:
+        messages.append(f"« axe={f.axes[0]} » ignoré : la thématique « {f.thematiques[0]} » est choisie.")
+    messages += [f"Paramètre « {name} » inconnu sur cette page : ignoré (voir Rechercher)."
+                 for name in params if name in state.SEARCH_PARAMS and name not in BROWSE_PARAMS]
+    return messages
+
+
 def restore(search: state.SearchState) -> None:
     f = search.filters
     ss = st.session_state
@@ -84,7 +105,9 @@ def readable(chart: alt.Chart) -> alt.Chart:
 
 dropped: list[str] = []
 if state.entering_page("parcourir"):
-    from_url, dropped = state.state_from_params(state.url_on_entry("parcourir"))
+    params = state.url_on_entry("parcourir")
+    from_url, dropped = state.state_from_params(params)
+    dropped += dropped_values(from_url, params)
     restore(from_url)
 filters = selection()
 if st.session_state.get("_kb_browse_signature") != repr(filters):

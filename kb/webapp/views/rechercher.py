@@ -6,8 +6,6 @@ restores it, and every change rewrites it, so a search can be shared.
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import streamlit as st
 
 from kb.export import export_rows, to_csv
@@ -110,10 +108,8 @@ def facet_widgets(facet) -> None:
 
 
 def fiche_url(slug: str) -> str:
-    """Absolute address of a fiche page for the CSV (relative when the browser URL is unknown)."""
-    base = st.context.url or ""
-    base = base[: base.rfind("/") + 1] if "/" in base else ""
-    return f"{base}fiche?slug={quote(slug)}"
+    """Absolute address of a fiche page for the CSV: the base_url setting, else the browser's address."""
+    return state.fiche_url(slug)
 
 
 def take_range_from_query() -> None:

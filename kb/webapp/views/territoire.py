@@ -25,6 +25,9 @@ if entering and from_url is not None:
     st.session_state[TEXT_KEY] = from_url.nom
 
 st.title("Mon territoire", anchor=False)
+if entering:
+    for message in state.unknown_params(state.read_url(), {"code"}):
+        st.warning(f"Lien partagé : {components.md_escape(message)}")
 st.caption("Votre commune ou votre intercommunalité : ses repères, puis les fiches de territoires "
            "comparables et les projets portés pour des territoires comme le vôtre.")
 text = st.text_input("Commune ou intercommunalité (nom, code INSEE ou SIREN)", key=TEXT_KEY,
