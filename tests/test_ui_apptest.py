@@ -199,14 +199,19 @@ def test_a_range_typed_in_the_query_moves_into_the_population_filter(app, bundle
     assert not any("tiré de votre recherche" in i.value for i in at.info)
 
 
-def test_back_from_a_fiche_restores_the_search(app):
-    app.query_params.update({"q": "ateliers numériques", "public": "seniors"})
-    at = app.run()
-    slug = fiche_links(at)[0]
+def follow_fiche_link(at: AppTest, slug: str) -> None:
+    """What following a result's link does: the fiche page, with only the fiche's slug."""
     at.switch_page("views/fiche.py")
     at.query_params.clear()
     at.query_params["slug"] = slug
     at.run()
+
+
+def test_back_from_a_fiche_restores_the_search(app):
+    app.query_params.update({"q": "ateliers numériques", "public": "seniors"})
+    at = app.run()
+    slug = fiche_links(at)[0]
+    follow_fiche_link(at, slug)
     no_exception(at)
     # Back lands first on the entry Streamlit pushed while following the link: the search
     # page's path with the fiche's slug only
@@ -238,10 +243,7 @@ def test_a_fiche_opened_from_results_links_back_to_them(app):
     app.query_params.update({"q": "ateliers numériques", "public": "seniors", "tri": "date"})
     at = app.run()
     slug = fiche_links(at)[0]
-    at.switch_page("views/fiche.py")
-    at.query_params.clear()
-    at.query_params["slug"] = slug
-    at.run()
+    follow_fiche_link(at, slug)
     no_exception(at)
     [back] = back_links(at)
     assert back.proto.page == ""  # Rechercher, the default page, is at the root
@@ -261,10 +263,7 @@ def test_back_after_returning_to_the_results_shows_the_fiche_again(app):
     app.query_params.update({"q": "ateliers numériques", "public": "seniors"})
     at = app.run()
     slug = fiche_links(at)[0]
-    at.switch_page("views/fiche.py")
-    at.query_params.clear()
-    at.query_params["slug"] = slug
-    at.run()
+    follow_fiche_link(at, slug)
     at.switch_page("views/rechercher.py")
     at.query_params.clear()
     at.query_params.update({"q": "ateliers numériques", "public": "seniors"})
@@ -283,10 +282,7 @@ def test_back_after_returning_to_the_results_shows_the_fiche_again(app):
 def test_a_fiche_opened_from_browsing_links_back_to_the_selection(app):
     at = open_page(app, "parcourir", type="communaute-de-communes")
     slug = fiche_links(at)[0]
-    at.switch_page("views/fiche.py")
-    at.query_params.clear()
-    at.query_params["slug"] = slug
-    at.run()
+    follow_fiche_link(at, slug)
     [back] = back_links(at)
     assert back.proto.page == "parcourir"
     assert parse_qs(back.proto.query_string) == {"type": ["communaute-de-communes"]}

@@ -96,11 +96,12 @@ def base_url() -> str:
     return url[: url.rfind("/") + 1] if "://" in url else ""
 
 
-def fiche_url(slug: str) -> str:
-    """Absolute address of a fiche's page (relative when no address is known)."""
+def fiche_url(slug: str, base: str | None = None) -> str:
+    """Absolute address of a fiche's page (relative when no address is known); ``base``: the
+    :func:`base_url` already read, when addresses are made for many fiches."""
     from kb.export import fiche_address
 
-    base = base_url()
+    base = base_url() if base is None else base
     return fiche_address(slug, base) if base else f"fiche?slug={quote(slug)}"
 
 

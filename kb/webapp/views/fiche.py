@@ -63,7 +63,7 @@ st.html(components.print_url(address))
 with st.container(key="noprint-tools"):
     st.html(components.fiche_tools(address), unsafe_allow_javascript=True)
 st.html(f'<p class="kb-lead" lang="fr">{components.esc(fiche.resume)}</p>{components.badges(fiche)}'
-        f'{components.review_line(fiche, state.app_settings().relecture_mois)}')
+        f'{components.review_line(fiche, engine.settings.relecture_mois)}')
 
 body, side = st.columns([2, 1], gap="large")
 with body:
@@ -78,7 +78,7 @@ with side:
     contact = components.contact(fiche)
     if contact:
         st.html(contact)
-    edit = components.edit_link(state.app_settings().edit_url, fiche)
+    edit = components.edit_link(engine.settings.edit_url, fiche)
     if edit:
         with st.container(key="noprint-edit"):
             st.link_button("Modifier cette fiche dans le dépôt", edit, icon=":material/edit:",

@@ -107,11 +107,6 @@ def facet_widgets(facet) -> None:
             multiselect(parent)
 
 
-def fiche_url(slug: str) -> str:
-    """Absolute address of a fiche page for the CSV: the base_url setting, else the browser's address."""
-    return state.fiche_url(slug)
-
-
 def take_range_from_query() -> None:
     """A population range typed in the query (« moins de 2 000 habitants », kb.query_ranges)
     moves into the population filter, where it shows and can be removed; the search box keeps
@@ -246,7 +241,8 @@ if len(results.hits) < results.total:
 if results.total:
     def export_data() -> bytes:
         everything = engine.search(search.query, search.filters, limit=results.total, sort=search.sort)
-        return to_csv(export_rows([h.fiche for h in everything.hits], fiche_url))
+        base = state.base_url()  # the settings are read once, not once per fiche
+        return to_csv(export_rows([h.fiche for h in everything.hits], lambda slug: state.fiche_url(slug, base)))
 
     st.download_button(f"Exporter les {results.total} résultats (CSV)", data=export_data,
                        file_name="banque-experiences-resultats.csv", mime="text/csv", on_click="ignore",
