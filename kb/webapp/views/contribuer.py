@@ -8,6 +8,7 @@ import re
 
 import streamlit as st
 
+from kb import forge
 from kb.compose import FicheForm, check, parse_fundings, parse_links, split_lines
 from kb.facets import REGISTRY
 from kb.problems import ERROR
@@ -48,6 +49,15 @@ PR_STEPS = """
    et la correction.
 5. **Ouvrez une demande de fusion (pull request)** : un membre de l'équipe relit la fiche, puis la publie.
 """
+
+FORGE_OPENS = ("« Ouvrir sur la forge » ouvre la page « nouveau fichier » de la forge avec le nom et le "
+               "contenu de la fiche déjà remplis (s'il manque le contenu, collez-y le fichier téléchargé) : "
+               "proposez alors la modification, ce qui crée une demande de fusion (pull request) relue par "
+               "l'équipe, sans installer git.")
+FORGE_TOO_LONG = ("La fiche est trop longue pour être transmise à la forge dans une adresse (plus de "
+                  f"{forge.MAX_URL_LENGTH} caractères une fois encodée) : téléchargez-la, puis proposez-la en "
+                  "suivant les étapes ci-dessous.")
+
 
 def described(problem) -> str:
     """A validator message, with the form field it is about."""
@@ -198,8 +208,17 @@ if warnings:
                + "\n".join(f"- {described(p)}" for p in warnings))
 if not errors:
     st.success(f"La fiche est valide : elle sera enregistrée sous « practices/{slug}.md ».")
-    st.download_button(f"Télécharger la fiche ({slug}.md)", data=text.encode("utf-8"), file_name=f"{slug}.md",
-                       mime="text/markdown", icon=":material/download:", type="primary", on_click="ignore")
+    forge_base = engine.settings.forge_new_file_url
+    forge_link = forge.new_file_url(forge_base, f"{slug}.md", text) if forge_base else None
+    with st.container(horizontal=True):
+        st.download_button(f"Télécharger la fiche ({slug}.md)", data=text.encode("utf-8"), file_name=f"{slug}.md",
+                           mime="text/markdown", icon=":material/download:", type="primary", on_click="ignore")
+        if forge_link:
+            st.link_button("Ouvrir sur la forge (pull request sans git)", forge_link, icon=":material/open_in_new:")
+    if forge_link:
+        st.caption(FORGE_OPENS)
+    elif forge_base:
+        st.info(FORGE_TOO_LONG)
     st.subheader("Proposer la fiche au dépôt")
     st.markdown(PR_STEPS.format(slug=slug))
     contributing = state.app_settings().root / "CONTRIBUTING.md"

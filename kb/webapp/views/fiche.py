@@ -1,10 +1,12 @@
 """Fiche: one fiche at /fiche?slug=…, rendered safely, with its metadata, its costs, contact, similar
-fiches and a link to edit it in the repository; printable (the CSS hides the controls)."""
+fiches, a link to edit it in the repository and one to report outdated information on the forge (a
+pre-filled issue, kb.forge); printable (the CSS hides the controls)."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from kb import forge
 from kb.webapp import components, state
 
 FICHE_PAGE = "views/fiche.py"
@@ -13,6 +15,26 @@ SIMILAR = 5
 # the result lists a fiche can be opened from; « Retour aux résultats » goes back to the last one
 RESULT_PAGES = {"rechercher": "views/rechercher.py", "parcourir": "views/parcourir.py",
                 "territoire": "views/territoire.py"}
+
+OUTDATED_BODY = """Fiche : « {titre} »
+Identifiant : {slug}
+Adresse : {address}
+
+Qu'est-ce qui est périmé ?
+
+
+Source ou information à jour :
+
+"""
+
+
+def outdated_report(base: str, fiche, address: str) -> str | None:
+    """The forge's new-issue page pre-filled for this fiche (``forge_issue_url``); None when unset."""
+    if not base:
+        return None
+    body = OUTDATED_BODY.format(titre=fiche.titre, slug=fiche.slug, address=address)
+    return forge.issue_url(base, f"Information périmée : {fiche.titre}", body)
+
 
 engine = state.engine()
 came_from = st.session_state.get("_kb_page")
@@ -83,6 +105,11 @@ with side:
         with st.container(key="noprint-edit"):
             st.link_button("Modifier cette fiche dans le dépôt", edit, icon=":material/edit:",
                            help="Ouvre l'éditeur du dépôt git; la modification passe par une relecture.")
+    report = outdated_report(engine.settings.forge_issue_url, fiche, address)
+    if report:
+        with st.container(key="noprint-report"):
+            st.link_button("Signaler une information périmée", report, icon=":material/flag:",
+                           help="Ouvre un ticket pré-rempli sur la forge de la banque : l'équipe relit la fiche.")
 
 with st.container(key="noprint-fichelinks-similar"):
     st.header("Fiches similaires", anchor="fiches-similaires")
