@@ -1,7 +1,7 @@
 """kb's rankings beside a plain BM25 (bm25s, French Snowball stemming and stop words), in one
 run on the plain corpora of ``../shared/eval`` (not part of the test suite).
 
-    .venv/bin/pip install "bm25s>=0.2"            # or: .venv/bin/pip install -e ".[bench]"
+    (bm25s comes with the ``search`` extra, PyStemmer with the core)
     .venv/bin/python -m bench.lexical_reference ../shared/eval/cnil ../shared/eval/crpa  # from the repository root
 
 For each corpus: nDCG@10, Recall@10 and MRR@10 of kb's lexical, dense and hybrid rankings

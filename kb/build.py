@@ -248,6 +248,8 @@ class _Builder:
                 added_fiches = self.insert(writer, inserts, vectors)
                 writer.set_chunk_vectors(self.refill)
                 writer.record_problems(problems, hashes, excluded)
+                if full or self.report.changed:
+                    writer.replace_lexical_index()
                 if full or self.report.changed or completed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
                     changes = None if full or completed else (removed_chunks, cat.chunk_ids(target, added_fiches))

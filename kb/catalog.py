@@ -9,6 +9,8 @@ Tables:
 - ``chunks``: the parts of each fiche that are embedded, with their vectors (float32 blobs);
 - ``vector_blob``: the serialised approximate (IVF) vector index, one row, when the bank is
   too large for exact search (see :mod:`kb.index`);
+- ``lexical_blob``: the BM25 matrix of the fiches' terms (kb.lexical), none when built by the
+  core install;
 - ``problems``: the invalid files of the last build and their problems;
 - ``meta``: schema version, vocabulary digest, model, build id and date, vector index kind,
   and ``vectors`` (``absent`` when built without the vectors extra: chunks have no vector).
@@ -26,10 +28,6 @@ import sqlite_utils
 from kb.catalog_writer import FTS_COLUMNS, JSON_FIELDS, SCHEMA_VERSION
 from kb.fiche import Fiche
 from kb.filters import Filters
-
-# bm25 weights of the FTS columns, in FTS_COLUMNS order: the title says most about a fiche
-FTS_WEIGHTS = (4.0, 2.0, 2.0, 1.0)
-
 
 class CatalogError(Exception):
     """The catalog is missing, unreadable or built with other settings."""
@@ -236,34 +234,11 @@ class Catalog:
             self._facet_table = FacetTable(self.db)
         return self._facet_table
 
-    def document_frequencies(self, terms: list[str]) -> dict[str, int]:
-        """Number of fiches containing each analyzed term (FTS5's own vocabulary table)."""
-        conn = self.db.conn
-        conn.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.fiches_fts_vocab USING fts5vocab(main, fiches_fts, row)")
-        rows = conn.execute("SELECT term, doc FROM temp.fiches_fts_vocab WHERE term IN "
-                            "(SELECT value FROM json_each(?))", [json.dumps(list(terms))])
-        return dict(rows.fetchall())
-
-    def lexical(self, match: str, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
-        """(id, score) of the fiches matching an FTS5 expression, best first, within ``ids``."""
-        weights = ", ".join(str(w) for w in FTS_WEIGHTS)
-        sql = (f"SELECT rowid, -bm25(fiches_fts, {weights}) AS score FROM fiches_fts "
-               f"WHERE fiches_fts MATCH ? ORDER BY score DESC")
-        if ids is None:
-            return [(r[0], r[1]) for r in self.db.execute(sql + " LIMIT ?", [match, limit])]
-        # Walk the whole ranked list and keep the allowed ids: exact, and far cheaper than
-        # "rowid IN (…)", which makes FTS5 evaluate the query once per allowed id.
-        allowed = set(ids)
-        out = []
-        for rowid, score in self.db.execute(sql, [match]):
-            if rowid in allowed:
-                out.append((rowid, score))
-                if len(out) >= limit:
-                    break
-        return out
-
     def matching(self, match: str, ids) -> set[int]:
-        """The fiches among ``ids`` (a short list) whose text matches an FTS5 expression."""
+        """The fiches among ``ids`` (a short list; None: all) whose text matches an FTS5
+        expression."""
+        if ids is None:
+            return {r[0] for r in self.db.execute("SELECT rowid FROM fiches_fts WHERE fiches_fts MATCH ?", [match])}
         if not ids:
             return set()
         rows = self.db.execute("SELECT rowid FROM fiches_fts WHERE fiches_fts MATCH ? AND rowid IN "

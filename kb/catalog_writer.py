@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kb.problems import Problem
     from kb.settings import Settings
 
-SCHEMA_VERSION = "6"  # 6: couts (contract v2) and its derived figures
+SCHEMA_VERSION = "7"  # 7: lexical_blob (kb.lexical); 6: couts (contract v2) and its derived figures
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "couts", "financements",
                "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
@@ -119,6 +119,7 @@ class CatalogWriter:
         db["chunks"].create_index(["fiche_id"])
         db["chunks"].create_index(["hash"])
         db["vector_blob"].create({"id": int, "data": bytes}, pk="id")
+        db["lexical_blob"].create({"name": str, "data": bytes}, pk="name")  # kb.lexical.LexicalIndex
         db["problems"].create({"path": str, "hash": str, "line": int, "severity": str, "message": str})
         self.set_meta({"schema_version": SCHEMA_VERSION})
 
@@ -190,6 +191,23 @@ class CatalogWriter:
     def set_meta(self, values: dict[str, str]) -> None:
         with self._transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
+
+    def replace_lexical_index(self) -> None:
+        """Recompute the lexical index (kb.lexical) from the fiches as written. The core install
+        has no bm25s: the stored one is dropped, and searching computes it on open."""
+        try:
+            from kb.lexical import SELECT_TERMS, LexicalIndex, bm25s_module
+            bm25s_module()
+        except ImportError:
+            return self.replace_lexical_blob(None)
+
+        self.replace_lexical_blob(LexicalIndex.build(self.db.execute(SELECT_TERMS)).to_blobs())
+
+    def replace_lexical_blob(self, blobs: dict[str, bytes] | None) -> None:
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM lexical_blob")
+            if blobs:
+                conn.executemany("INSERT INTO lexical_blob (name, data) VALUES (?, ?)", list(blobs.items()))
 
     def replace_vector_blob(self, data) -> None:
         """Store the serialised approximate vector index (any buffer: FAISS gives a uint8

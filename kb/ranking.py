@@ -1,5 +1,5 @@
-"""How one query is ranked over one catalog build: the lexical ranking (FTS5 BM25 over the
-query's terms and thesaurus expansions), the dense ranking (the vector index), their fusion
+"""How one query is ranked over one catalog build: the lexical ranking (BM25, kb.lexical, over
+the query's terms and thesaurus expansions), the dense ranking (the vector index), their fusion
 (kb.fusion) and the relevance decision of each candidate (kb.relevance).
 
 :class:`kb.search.Engine` makes one :class:`Ranker` per catalog it opens, calls it under its
@@ -34,12 +34,13 @@ class Ranker:
         self.thesaurus = thesaurus
         self.cutoff = cutoff
         self._vectors = None
-        self._vectors_lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._lexical = None
         self._count: int | None = None
 
     @property
     def vectors(self):
-        with self._vectors_lock:
+        with self._load_lock:
             if self._vectors is None:
                 import numpy as np
 
@@ -50,6 +51,16 @@ class Ranker:
                 else:  # built without the vectors extra: an empty index, words alone rank
                     self._vectors = VectorIndex.flat(np.zeros(0), np.zeros(0), np.zeros((0, 1), dtype="float32"))
             return self._vectors
+
+    @property
+    def lexical_index(self):
+        """The BM25 matrix of the catalog (kb.lexical), read on first need."""
+        with self._load_lock:
+            if self._lexical is None:
+                from kb.lexical import LexicalIndex
+
+                self._lexical = LexicalIndex.from_catalog(self.catalog.db)
+            return self._lexical
 
     def lexical_ranking(self, query: ParsedQuery, ids: list[int] | None, limit: int) -> list[tuple[int, float]]:
         """BM25 over the query's terms and thesaurus expansions; a fiche that matches only
@@ -62,18 +73,15 @@ class Ranker:
         ``expansion_weight`` times its BM25 over the whole query divided by the best one
         (expansions, often frequent words, would otherwise set the scale). A typed word that
         no fiche contains is replaced by its expansions, which then count in full."""
-        skip = self._ubiquitous(query)
-        expression = query.fts(skip)
-        if not expression:
+        if not query.terms and not query.expansions:
             return [], {}
-        ranked = self.catalog.lexical(expression, ids, limit)
+        index = self.lexical_index
+        ranked = index.top(self._bm25(query.terms, query.expansions), ids, limit)
         if not query.expansions:
             best = ranked[0][1] if ranked else 0.0
             return ranked, {d: (score / best if best > 0 else 0.0) for d, score in ranked}
         # the words typed, an unknown word replaced by the expansions that stand in for it
-        own_words = fts_any([t for t in dict.fromkeys(query.terms) if t not in skip], self._stand_ins(query))
-        # every typed word too common to search: the expansions are all there is
-        own = dict(self.catalog.lexical(own_words, ids, limit)) if own_words else dict(ranked)
+        own = dict(index.top(self._bm25(query.terms, self._stand_ins(query)), ids, limit))
         best_own = max(own.values(), default=0.0)
         weight = self.cutoff.expansion_weight
         best_all = ranked[0][1] if ranked else 0.0
@@ -88,11 +96,28 @@ class Ranker:
                             key=lambda pair: -pair[1])
         return ranked, relative
 
+    def _bm25(self, terms: list[str], phrases: list[tuple[str, ...]]):
+        """BM25 of every fiche for ``terms`` and ``phrases`` (expansions): a phrase of several
+        words scores its words in the fiches that contain it as a phrase (FTS5 knows which)."""
+        import numpy as np
+
+        index = self.lexical_index
+        words = list(dict.fromkeys([*terms, *(p[0] for p in phrases if len(p) == 1)]))
+        scores = index.scores(words)
+        for phrase in dict.fromkeys(p for p in phrases if len(p) > 1):
+            holders = self.catalog.matching(fts_any(phrases=[phrase]), None)
+            if holders:
+                inside = np.zeros(len(index), bool)
+                inside[index.positions(holders)] = True
+                scores += np.where(inside, index.scores(phrase), 0)
+        return scores
+
     def frequencies(self, query: ParsedQuery) -> dict[str, int]:
-        """Number of fiches containing each term and one-word expansion of the query, read
-        from the catalog once per query."""
+        """Number of fiches containing each term and one-word expansion of the query (read
+        once per query)."""
         if query.frequencies is None:
-            query.frequencies = self.catalog.document_frequencies(sorted(query.single_terms))
+            index = self.lexical_index
+            query.frequencies = {t: n for t in sorted(query.single_terms) if (n := index.document_frequency(t))}
         return query.frequencies
 
     def _stand_ins(self, query: ParsedQuery) -> list[tuple[str, ...]]:
@@ -100,15 +125,6 @@ class Ranker:
         frequencies = self.frequencies(query)
         unknown = {t for t in query.terms if not frequencies.get(t)}
         return self.thesaurus.stand_ins(query.terms, unknown) if unknown else []
-
-    def _ubiquitous(self, query: ParsedQuery) -> set[str]:
-        """Terms found in more than half of the fiches. FTS5's BM25 gives them a weight of about
-        zero (its idf is clamped there), so leaving them out of the match keeps the ranking and
-        spares scoring almost every fiche of a large bank. Kept when nothing else is asked."""
-        frequencies = self.frequencies(query)
-        half = self.fiche_count() / 2
-        common = {t for t, n in frequencies.items() if n > half}
-        return common if common != query.single_terms else set()
 
     def fiche_count(self) -> int:
         """The number of fiches of the catalog (read once)."""

@@ -54,11 +54,15 @@ class Evidence:
     lists_agree: bool = True  # the dense ranking's best fiche is among the best lexical ones
 
     def counted(self, cutoff: Cutoff) -> bool:
+        """A fiche that shares words with the query is judged by them (and a minimal similarity
+        of meaning); one that shares none, by its meaning alone, above the floor and only when
+        the dense ranking agrees with the words. Counting word-sharing fiches by meaning too
+        put fiches with one common word ahead of the best lexical match on corpora whose texts
+        are all alike to the model (crpa: hybrid nDCG@10 0.674 against 0.696; README)."""
         similar = self.similarity is None or self.similarity >= cutoff.dense_min
         by_words = self.coverage >= cutoff.cover_min and self.lexical_relative >= cutoff.lexical_min and similar
-        # without a word in common, only when the dense ranking agrees with the words
         alone = self.lexical_relative <= 0
-        by_meaning = ((self.lists_agree or not alone) and self.similarity is not None
+        by_meaning = (alone and self.lists_agree and self.similarity is not None
                       and self.similarity >= cutoff.dense_floor)
         return by_words or by_meaning
 

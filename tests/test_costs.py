@@ -336,19 +336,18 @@ def test_stats_count_brackets_and_fiches_that_give_their_costs(cost_bank):
 
 def test_an_index_of_the_previous_schema_is_rebuilt(cost_bank):
     settings, _ = cost_bank
-    assert SCHEMA_VERSION == "6"
     catalog = Catalog(settings.catalog_path)
     catalog.close()
     import sqlite3
 
     db = sqlite3.connect(settings.catalog_path)
-    db.execute("UPDATE meta SET value = '5' WHERE key = 'schema_version'")
+    db.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(int(SCHEMA_VERSION) - 1)])
     db.commit()
     db.close()
     logged = []
     build(settings, embedder=FakeEmbedder(), today=TODAY, log=logged.append)
     assert "Index d'une autre version de kb: reconstruction complète." in logged
-    assert Catalog(settings.catalog_path).meta["schema_version"] == "6"
+    assert Catalog(settings.catalog_path).meta["schema_version"] == SCHEMA_VERSION
 
 
 # ----------------------------------------------------------------------------- export

@@ -48,7 +48,9 @@ def test_a_dense_list_that_disagrees_with_the_words_neither_ranks_nor_counts_alo
     cutoff = Cutoff(dense_floor=0.65)
     assert not Evidence(similarity=0.8, lists_agree=False).counted(cutoff)  # no word in common
     assert Evidence(similarity=0.8, lists_agree=True).counted(cutoff)
-    assert Evidence(lexical_relative=0.1, similarity=0.8, lists_agree=False).counted(cutoff)  # a word in common
+    # a fiche sharing words is judged by them: one weak common word and a close meaning is not enough
+    assert not Evidence(coverage=0.1, lexical_relative=0.1, similarity=0.8, lists_agree=True).counted(cutoff)
+    assert Evidence(coverage=0.6, lexical_relative=0.7, similarity=0.3, lists_agree=False).counted(cutoff)
 
 
 def test_coverage_weighs_rare_words_most_and_expansions_less():
