@@ -1,6 +1,8 @@
 """The lexical scorer: BM25 (bm25s, its Lucene variant, k1 = 1.5, b = 0.75) over the analysed
-French terms of each fiche (kb.textnorm: the same terms as the FTS5 index), the title, résumé
-and keywords weighted by repetition.
+French terms of each fiche (kb.textnorm: the same terms as the FTS5 index) and over its words
+as written (folded, not stemmed), the title, résumé and keywords weighted by repetition. A
+query scores its stems plus, at :data:`EXACT_WEIGHT`, its exact words: « participatif » ranks
+a fiche that says « participatif » above one that only says « participants » (same stem).
 
 Why not FTS5's own ``bm25()``: it fixes k1 at 1.2, gives terms found in more than half of the
 documents an idf of about zero, and scores every fiche that contains a query word row by row.
@@ -21,18 +23,34 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from kb.textnorm import exact_words
+
 # repetitions of each FTS column (kb.catalog_writer.FTS_COLUMNS order): title, résumé, keywords, body
 FIELD_REPEATS = (3, 2, 2, 1)
 K1, B = 1.5, 0.75
 ARRAYS = ("ids", "data", "indices", "indptr")
-SELECT_TERMS = "SELECT id, titre_terms, resume_terms, mots_cles_terms, body_terms FROM fiches ORDER BY id"
+# the analysed terms of each field, then the same fields as written (for the exact words)
+SELECT_TERMS = ("SELECT id, titre_terms, resume_terms, mots_cles_terms, body_terms, "
+                "titre, resume, mots_cles || ' ' || dispositifs, body FROM fiches ORDER BY id")
+EXACT = "="  # prefix of an exact word's token: stems are [a-z0-9] only, never confused with it
+# weight of the exact words typed beside their stems: measured with kb eval over 0 to 1 (README,
+# « Classement lexical »), 0.5 best on the bank and CNIL, and better than 0 on crpa too
+EXACT_WEIGHT = 0.5
+
+
+def exact_tokens(words: Iterable[str]) -> list[str]:
+    return [EXACT + w for w in words]
 
 
 def fiche_tokens(columns: Iterable[str | None]) -> list[str]:
-    """A fiche's terms as BM25 sees them: each FTS column's terms, repeated by its weight."""
+    """A fiche's tokens as BM25 sees them: each field's terms, then its exact words, each field
+    repeated by its weight (``columns``: the four analysed fields, then the four as written)."""
+    columns = list(columns)
     tokens: list[str] = []
-    for text, repeat in zip(columns, FIELD_REPEATS):
+    for text, repeat in zip(columns[:4], FIELD_REPEATS):
         tokens += (text or "").split() * repeat
+    for text, repeat in zip(columns[4:], FIELD_REPEATS):
+        tokens += exact_tokens(exact_words(text or "")) * repeat
     return tokens
 
 

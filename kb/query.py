@@ -3,9 +3,9 @@ expressions built from them (every term quoted: a query is data, never FTS5 synt
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from kb.textnorm import analyze
+from kb.textnorm import analyze, exact_words
 
 MAX_QUERY_TERMS = 64
 MAX_QUERY_CHARS = 2000
@@ -19,6 +19,8 @@ class ParsedQuery:
     expansion_labels: list[str]
     # document frequencies of the terms and one-word expansions, read once (kb.ranking.Ranker.frequencies)
     frequencies: dict[str, int] | None = None
+    # the words typed, folded, not stemmed: their exact occurrences rank above stemmed variants
+    exact: list[str] = field(default_factory=list)
 
     def fts(self, skip: set[str] = frozenset(), terms: bool = True, expansions: bool = True) -> str | None:
         """An FTS5 expression: every term and expansion quoted (a query is data, never syntax),
@@ -49,7 +51,8 @@ def parse_query(text: str, thesaurus) -> ParsedQuery:
     terms = analyze(text)
     unique = list(dict.fromkeys(terms))[:MAX_QUERY_TERMS]
     expansions, labels = thesaurus.expand(terms)
-    return ParsedQuery(text, unique, expansions[:MAX_QUERY_TERMS], labels[:MAX_QUERY_TERMS])
+    exact = list(dict.fromkeys(exact_words(text)))[:MAX_QUERY_TERMS]
+    return ParsedQuery(text, unique, expansions[:MAX_QUERY_TERMS], labels[:MAX_QUERY_TERMS], exact=exact)
 
 
 def fts_any(terms=(), phrases=()) -> str | None:

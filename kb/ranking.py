@@ -76,12 +76,12 @@ class Ranker:
         if not query.terms and not query.expansions:
             return [], {}
         index = self.lexical_index
-        ranked = index.top(self._bm25(query.terms, query.expansions), ids, limit)
+        ranked = index.top(self._bm25(query.terms, query.expansions, query.exact), ids, limit)
         if not query.expansions:
             best = ranked[0][1] if ranked else 0.0
             return ranked, {d: (score / best if best > 0 else 0.0) for d, score in ranked}
         # the words typed, an unknown word replaced by the expansions that stand in for it
-        own = dict(index.top(self._bm25(query.terms, self._stand_ins(query)), ids, limit))
+        own = dict(index.top(self._bm25(query.terms, self._stand_ins(query), query.exact), ids, limit))
         best_own = max(own.values(), default=0.0)
         weight = self.cutoff.expansion_weight
         best_all = ranked[0][1] if ranked else 0.0
@@ -96,14 +96,19 @@ class Ranker:
                             key=lambda pair: -pair[1])
         return ranked, relative
 
-    def _bm25(self, terms: list[str], phrases: list[tuple[str, ...]]):
-        """BM25 of every fiche for ``terms`` and ``phrases`` (expansions): a phrase of several
-        words scores its words in the fiches that contain it as a phrase (FTS5 knows which)."""
+    def _bm25(self, terms: list[str], phrases: list[tuple[str, ...]], exact: list[str] = ()):
+        """BM25 of every fiche for ``terms``, ``phrases`` (expansions: a phrase of several words
+        scores its words in the fiches that contain it as a phrase, FTS5 knows which) and, with
+        the weight :data:`kb.lexical.EXACT_WEIGHT`, the ``exact`` words typed."""
         import numpy as np
+
+        from kb.lexical import EXACT_WEIGHT, exact_tokens
 
         index = self.lexical_index
         words = list(dict.fromkeys([*terms, *(p[0] for p in phrases if len(p) == 1)]))
         scores = index.scores(words)
+        if EXACT_WEIGHT and exact:
+            scores += EXACT_WEIGHT * index.scores(exact_tokens(exact))
         for phrase in dict.fromkeys(p for p in phrases if len(p) > 1):
             holders = self.catalog.matching(fts_any(phrases=[phrase]), None)
             if holders:

@@ -103,6 +103,13 @@ def term(word: str) -> str | None:
     return fold(_stemmer().stemWord(word))
 
 
+def exact_words(text: str) -> list[str]:
+    """The words of a text as written, folded but not stemmed, stop words removed: a fiche that
+    has the very word typed ranks above one with only a word of the same stem (kb.lexical)."""
+    stops = stop_words()
+    return [w for w in map(fold, words(text)) if w not in stops]
+
+
 def analyze(text: str) -> list[str]:
     """Search terms of a text, in order (stop words removed)."""
     return [t for t in map(term, words(text)) if t]

@@ -66,3 +66,17 @@ def test_a_catalog_without_the_matrix_searches_the_same(tmp_path, write_fiche, f
     computed = Engine.open(settings, embedder=fake_embedder)
     assert [[h.slug for h in computed.search(q, mode="lexical").hits] for q in queries] == before
     assert before[0][0] == "cyber" and before[2] == []
+
+
+def test_the_word_typed_ranks_above_a_word_of_the_same_stem(tmp_path, write_fiche, fake_embedder):
+    """« participatif » and « participants » share the stem « particip »: both fiches match, the
+    one with the very word typed first, whatever the file order."""
+    write_fiche("a-variante.md", variant(titre="titre: Les participants des ateliers numériques du village"))
+    write_fiche("b-exact.md", variant(titre="titre: Un budget participatif numérique pour le village"))
+    settings = load_settings(tmp_path, index_dir=tmp_path / "index")
+    build(settings, embedder=fake_embedder)
+    engine = Engine.open(settings, embedder=fake_embedder)
+    for query in ("participatif", "participatif village"):
+        ranking = engine.lexical_ranking(engine.parse_query(query), None, 10)
+        slugs = {d: f["slug"] for d, f in engine.catalog.fiches([d for d, _ in ranking]).items()}
+        assert [slugs[d] for d, _ in ranking][:2] == ["b-exact", "a-variante"], query
