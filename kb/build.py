@@ -246,10 +246,10 @@ class _Builder:
             with target.atomic():
                 removed_chunks = writer.delete_fiches(removed_ids)
                 added_fiches = self.insert(writer, inserts, vectors)
+                if full or self.report.changed:
+                    writer.replace_lexical_index(None if full else (removed_ids, added_fiches))
                 writer.set_chunk_vectors(self.refill)
                 writer.record_problems(problems, hashes, excluded)
-                if full or self.report.changed:
-                    writer.replace_lexical_index()
                 if full or self.report.changed or completed or not target.execute(
                         "SELECT 1 FROM meta WHERE key = 'vector_index'").fetchone():
                     changes = None if full or completed else (removed_chunks, cat.chunk_ids(target, added_fiches))

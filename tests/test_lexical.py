@@ -11,14 +11,33 @@ from kb.build import build
 from kb.lexical import LexicalIndex
 from kb.search import Engine
 from kb.settings import load_settings
+from kb.term_counts import TermCounts
 from tests.conftest import variant
 
-ROWS = [  # id, title, résumé, keywords, body terms (already analysed)
-    (3, "cybersecur commun", "", "", "sauvegard postes agent"),
-    (7, "mediation numer", "", "", "cybersecur formation agent elus"),
-    (9, "ecol numer", "tablet", "", "enseign classe eleve"),
-    (12, "archiv", "", "", "archiv electron agent"),
+ROWS = [  # id, the title, résumé, keywords and body terms (analysed), then the same as written
+    (3, "cybersecur commun", "", "", "sauvegard postes agent", "Cybersécurité des communes", "", "",
+     "Sauvegarde des postes des agents"),
+    (7, "mediation numer", "", "", "cybersecur formation agent elus", "Médiation numérique", "", "",
+     "Cybersécurité : formation des agents et des élus"),
+    (9, "ecol numer", "tablet", "", "enseign classe eleve", "École numérique", "Tablettes", "",
+     "Enseignants, classes, élèves"),
+    (12, "archiv", "", "", "archiv electron agent", "Archives", "", "", "Archivage électronique, agents"),
 ]
+
+
+def test_the_matrix_holds_the_scores_bm25s_computes():
+    """Lucene's BM25 of bm25s (k1 1.5, b 0.75) over the same tokens, fields repeated."""
+    import bm25s
+
+    from kb.term_counts import fiche_counts
+
+    index = LexicalIndex.build(ROWS)
+    corpus = [list(fiche_counts(list(row[1:])).elements()) for row in ROWS]
+    reference = bm25s.BM25(k1=1.5, b=0.75, method="lucene")
+    reference.index(corpus, show_progress=False)
+    for tokens in (["cybersecur"], ["agent", "numer"], ["=agents", "archiv"], ["eleve", "inconnu"]):
+        known = [t for t in tokens if t in reference.vocab_dict]
+        assert np.allclose(index.scores(tokens), reference.get_scores(known), atol=1e-6), tokens
 
 
 def test_a_word_in_the_title_weighs_more_than_in_the_body_and_absent_fiches_score_nothing():
@@ -39,14 +58,30 @@ def test_filters_are_exact_and_the_limit_keeps_the_best():
     assert index.top(scores, [], 10) == []
 
 
-def test_the_stored_matrix_reads_back_identical():
-    index = LexicalIndex.build(ROWS)
+def test_the_stored_counts_read_back_identical():
+    counts = TermCounts.count(ROWS)
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE lexical_blob (name TEXT PRIMARY KEY, data BLOB)")
-    db.executemany("INSERT INTO lexical_blob VALUES (?, ?)", list(index.to_blobs().items()))
-    again = LexicalIndex.from_catalog(db)
-    terms = ["cybersecur", "agent", "archiv", "tablet"]
+    db.executemany("INSERT INTO lexical_blob VALUES (?, ?)", list(counts.to_blobs().items()))
+    again, index = LexicalIndex.from_catalog(db), LexicalIndex.from_counts(counts)
+    terms = ["cybersecur", "agent", "archiv", "tablet", "=agents"]
     assert np.array_equal(again.scores(terms), index.scores(terms)) and again.vocab == index.vocab
+
+
+def test_updating_the_counts_of_changed_fiches_equals_counting_them_all():
+    """An incremental build analyses only the fiches it adds or changes."""
+    changed = (7, "mediation numer social", "", "", "accueil agent", "Médiation numérique sociale", "", "",
+               "Accueil des agents")
+    added = (15, "archiv commun", "", "", "archiv agent", "Archives communales", "", "", "Archives des agents")
+    # 12 removed, 7 changed (an id among the kept ones), 15 added; or only 15 added (appended)
+    for removed, rows, after in (([12], [changed, added], [ROWS[0], changed, ROWS[2], added]),
+                                 ([12], [added], [*ROWS[:3], added])):
+        updated = TermCounts.count(ROWS).updated(removed, rows)
+        whole = TermCounts.count(after)
+        assert updated.ids.tolist() == [row[0] for row in after]
+        for terms in (["agent"], ["archiv", "=archives"], ["cybersecur", "social"], ["electron"]):
+            assert np.allclose(LexicalIndex.from_counts(updated).scores(terms),
+                               LexicalIndex.from_counts(whole).scores(terms)), terms
 
 
 def test_a_catalog_without_the_matrix_searches_the_same(tmp_path, write_fiche, fake_embedder):
