@@ -22,7 +22,9 @@ from pathlib import Path
 
 from kb.catalog import Catalog, CatalogError
 from kb.fiche import Fiche, Section
+from kb.filters import Filters
 from kb.fusion import agreeing_weight, rank_counted_first, weighted_rrf
+from kb.query_ranges import apply_range
 from kb.relevance import Cutoff
 from kb.search import Engine
 from kb.settings import Settings
@@ -230,11 +232,18 @@ def run(engine: Engine, queries: list[Query], mode: str, dense_weight: float | N
 
 
 def _ranked_and_counted(engine: Engine, text: str, mode: str, dense_weight: float | None):
-    """The first K slugs as a page lists them (counted fiches first) and the counted slugs."""
-    ranking = engine.ranking(engine.parse_query(text), mode, engine.fusion_weight(mode, dense_weight))
-    fiches = engine.catalog.fiches(list(dict.fromkeys(ranking.order[:K] + sorted(ranking.counted))))
+    """The first K slugs as the reader's page lists them (counted fiches first) and the counted
+    slugs, after what the search does to the query typed: a population range becomes a filter
+    (kb.query_ranges), a correction replaces a query that counts nothing (kb.spelling)."""
+    rest, filters, _ = apply_range(text, Filters())
+    shown = engine.search(rest, filters, limit=0, mode=mode, dense_weight=dense_weight, recognise=False)
+    ranking = engine.ranking(engine.parse_query(shown.query), mode, engine.fusion_weight(mode, dense_weight))
+    allowed = None if filters.is_empty() else set(engine.catalog.ids(filters))
+    order = [d for d in ranking.order if allowed is None or d in allowed]
+    counted = [d for d in order if d in ranking.counted]
+    fiches = engine.catalog.fiches(list(dict.fromkeys(order[:K] + counted)))
     slug = {d: f["slug"] for d, f in fiches.items()}
-    return [slug[d] for d in ranking.order[:K]], {slug[d] for d in ranking.counted}
+    return [slug[d] for d in order[:K]], {slug[d] for d in counted}
 
 
 def tune(engine: Engine, queries: list[Query], grid=TUNE_GRID) -> list[tuple[float, Metrics]]:

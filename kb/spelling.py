@@ -3,8 +3,10 @@
 A query word is *unknown* when its search term is in no fiche and it is no thesaurus
 expression. Its correction is the word of the bank's own vocabulary (titles, summaries and
 keywords, as written, accents included) at the smallest edit distance (RapidFuzz's
-Levenshtein, on accent-free forms; at most 1 edit for words of up to 5 letters, 2 above),
-the most frequent one on ties. Acronyms and thesaurus expressions are known words and are
+Levenshtein, on accent-free forms; words of up to 5 letters are left alone, 1 edit up to 8
+letters, 2 above), the most frequent one on ties. Looser limits turned questions the bank
+cannot answer into others it can (« tailler un rosier » into « tailler un dossier »,
+« élevage de chèvres » into « élève de chèques »), whose results the search then showed. Acronyms and thesaurus expressions are known words and are
 never corrected.
 """
 
@@ -17,7 +19,8 @@ from rapidfuzz.distance import Levenshtein
 
 from kb.textnorm import fold, term, words
 
-MIN_LENGTH = 4  # shorter words (and numbers) are left alone
+MIN_LENGTH = 4  # shorter words (and numbers) are never taken as corrections
+MIN_CORRECTED = 6  # nor corrected: « roue » is one edit from « rue » and « route »
 
 
 class Speller:
@@ -38,10 +41,10 @@ class Speller:
         learnt from (in a fiche's body, or in the thesaurus)."""
         folded = fold(word)
         stem = term(word)
-        if stem is None or len(word) < MIN_LENGTH or not word.isalpha() or folded in self.spelling \
+        if stem is None or len(word) < MIN_CORRECTED or not word.isalpha() or folded in self.spelling \
                 or is_known(stem):
             return None
-        limit = 1 if len(folded) <= 5 else 2
+        limit = 1 if len(folded) <= 8 else 2
         found = process.extract(folded, self.choices, scorer=Levenshtein.distance, score_cutoff=limit,
                                 limit=20)
         if not found:
