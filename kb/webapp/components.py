@@ -16,11 +16,12 @@ from kb.render import markdown_to_html
 from kb.facets import facet_label
 from kb.model import Fiche
 from kb.vocab import vocab
+from kb.webapp import french
 
 STYLE_PATH = Path(__file__).with_name("style.css")
-# the page's language, for screen readers and translation tools (Streamlit's page says "en");
-# the only script of the application: a constant, never built from data
-LANG_SCRIPT = "<script>document.documentElement.lang = 'fr';</script>"
+# the page's language (Streamlit's page says "en"), Streamlit's own labels in French and the
+# « Aller à la recherche » link (kb.webapp.french): a constant, never built from data
+LANG_SCRIPT = french.script()
 SAFE_URL = re.compile(r"^https?://[^\s<>\"']+$", re.IGNORECASE)
 
 

@@ -89,8 +89,10 @@ def option_label(facet, counts: dict):
 
 
 def multiselect(facet, label: str | None = None) -> None:
+    # no « Tout sélectionner » where values overlap (Densité lists its groups and their levels)
     st.multiselect(label or facet.label, [value for value, _ in REGISTRY.options(facet)], key=f"f_{facet.name}",
-                   format_func=option_label(facet, counts), placeholder=facet.placeholder, help=facet.hint or None)
+                   format_func=option_label(facet, counts), placeholder=facet.placeholder, help=facet.hint or None,
+                   select_all=not facet.accepts_parent)
 
 
 def facet_widgets(facet) -> None:
