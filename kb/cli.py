@@ -16,6 +16,7 @@ import click
 
 from kb.cli_common import build_failed, reading_index, settings_of
 from kb.cli_init import init
+from kb.cli_propositions import propositions
 from kb.cli_queries import evaluate, search, similar
 from kb.cli_territoire import territoire
 from kb.extras import MissingExtra, require
@@ -261,6 +262,7 @@ for command in (search, similar, evaluate):
     main.add_command(command)
 main.add_command(init)
 main.add_command(territoire)
+main.add_command(propositions)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -69,6 +69,12 @@ class Settings:
     # a fiche whose mise_a_jour is older than this many months is « à relire » (kb.freshness)
     relecture_mois: int = 24
     thesaurus: Path = Path("thesaurus.yaml")
+    # the fiches proposed from Contribuer without git and their review (kb.proposals): a writable
+    # SQLite file of its own, never the catalog (only « kb build » writes that one)
+    proposals_db: Path = Path("proposals.db")
+    # the secret of the « Relecture » page (kb.proposals); empty: no such page. Better given as
+    # the KB_RELECTURE_SECRET variable than in kb.toml, which is committed. Never in a repr.
+    relecture_secret: str = field(default="", repr=False)
 
     def resolve(self, path: Path) -> Path:
         return path if path.is_absolute() else self.root / path
@@ -88,6 +94,10 @@ class Settings:
     @property
     def catalog_path(self) -> Path:
         return self.index_path / "catalog.db"
+
+    @property
+    def proposals_path(self) -> Path:
+        return self.resolve(self.proposals_db)
 
     @property
     def thesaurus_path(self) -> Path:
@@ -115,6 +125,7 @@ BOUNDS = {"batch_size": (1, None), "chunk_words": (10, None), "rrf_k": (1, None)
           "expansion_weight": (0.0, 1.0), "similar_dense_weight": (0.0, 1.0),
           "relecture_mois": (1, 240)}
 CHOICES = {"backend": ("torch", "onnx", "openvino")}
+MIN_SECRET_LENGTH = 12  # relecture_secret: long enough that five tries per quarter of an hour never find it
 
 
 # the forge addresses: how kb.forge recognises each one, and examples for the error message
@@ -145,6 +156,11 @@ def _check(name: str, value, source: str) -> None:
                             "https://, par exemple https://banque.exemple.fr/, ou vide).")
     if name in FORGE_SHAPES and value:
         _check_forge_url(name, str(value), source)
+    if name == "relecture_secret" and value and len(str(value)) < MIN_SECRET_LENGTH:
+        # the value itself is never written in a message
+        raise SettingsError(f"{source}: réglage « relecture_secret » trop court ({len(str(value))} caractères) : "
+                            f"au moins {MIN_SECRET_LENGTH} caractères, par exemple la sortie de "
+                            "« python -c 'import secrets; print(secrets.token_urlsafe(24))' » ; ou vide.")
     if name in CHOICES and value not in CHOICES[name]:
         raise SettingsError(f"{source}: réglage « {name} » = « {value} » inconnu (valeurs: "
                             f"{', '.join(CHOICES[name])}).")

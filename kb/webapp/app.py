@@ -11,16 +11,18 @@ from pathlib import Path
 
 import streamlit as st
 
+from kb.settings import SettingsError
 from kb.webapp import components, state
 
 APP_TITLE = state.APP_TITLE
 # not "pages/": Streamlit treats a folder of that name as a legacy multipage app, run without app.py
 PAGES_DIR = Path(__file__).resolve().parent / "views"
 
-st.set_page_config(page_title=APP_TITLE, page_icon="🗂️", layout="wide", initial_sidebar_state="auto",
-                   menu_items={"About": f"{APP_TITLE}: fiches de bonnes pratiques des projets numériques "
-                                        "des territoires."})
+# no menu_items: with client.toolbarMode = "minimal" (.streamlit/config.toml) Streamlit then shows
+# no main menu, whose entries and dialogs are in English
+st.set_page_config(page_title=APP_TITLE, page_icon="🗂️", layout="wide", initial_sidebar_state="auto")
 st.html(components.style_tag())
+# the page's language, Streamlit's own labels in French, the « Aller à la recherche » link
 st.html(components.LANG_SCRIPT, unsafe_allow_javascript=True)
 
 pages = [
@@ -32,6 +34,13 @@ pages = [
     st.Page(PAGES_DIR / "fiche.py", title="Fiche", icon=":material/description:", url_path="fiche",
             visibility="hidden"),
 ]
+try:
+    relecture = bool(state.app_settings().relecture_secret)
+except SettingsError:  # state.engine() below says what is wrong with the settings
+    relecture = False
+if relecture:  # the editors' page exists only with its secret (relecture_secret, KB_RELECTURE_SECRET)
+    pages.append(st.Page(PAGES_DIR / "relecture.py", title="Relecture", icon=":material/rate_review:",
+                         url_path="relecture"))
 current = st.navigation(pages, position="sidebar")
 
 engine = state.engine()

@@ -1,14 +1,16 @@
 """Contribuer: a form that writes a fiche, checked at each change by the validator of
-``kb validate``, downloadable as ``<slug>.md`` to propose through a pull request."""
+``kb validate``, downloadable as ``<slug>.md`` to propose through a pull request, or stored as a
+proposal for the bank's editors (kb.proposals: « Proposer cette fiche », no git needed)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 
 import streamlit as st
 
-from kb import forge
+from kb import forge, proposals
 from kb.compose import FicheForm, check, parse_fundings, parse_links, split_lines
 from kb.facets import REGISTRY
 from kb.problems import ERROR
@@ -57,6 +59,19 @@ FORGE_OPENS = ("« Ouvrir sur la forge » ouvre la page « nouveau fichier » de
 FORGE_TOO_LONG = ("La fiche est trop longue pour être transmise à la forge dans une adresse (plus de "
                   f"{forge.MAX_URL_LENGTH} caractères une fois encodée) : téléchargez-la, puis proposez-la en "
                   "suivant les étapes ci-dessous.")
+PROPOSE_INTRO = ("« Proposer cette fiche » l'enregistre pour l'équipe de la banque, sans compte ni git : elle la "
+                 "relit, puis la publie ou la refuse en notant pourquoi.")
+PRIVACY = ("**Votre courriel** ne sert qu'à vous répondre à propos de cette proposition (décision, question). "
+           "Seules les personnes qui relisent les propositions le voient ; il n'est jamais publié dans la fiche ni "
+           f"dans l'application. Il est effacé {proposals.EMAIL_DAYS_AFTER_DECISION} jours après la décision, et au "
+           f"plus tard {proposals.EMAIL_MAX_DAYS // 30} mois après l'envoi. Pour le faire effacer plus tôt, "
+           "demandez-le à l'équipe de la banque en donnant le titre de la fiche. Votre adresse IP n'est pas "
+           "enregistrée : seule une empreinte, effacée au bout d'un jour, sert à limiter le nombre d'envois "
+           f"({proposals.HOURLY_LIMIT} par heure).")
+PROPOSED = ("Merci : votre fiche « {slug} » est proposée. L'équipe de la banque la relira avant de la publier"
+            "{reply}.")
+# the honeypot field: hidden from people (and from screen readers, display:none) — a constant
+HONEYPOT_STYLE = "<style>.st-key-kb-hp { display: none; }</style>"
 
 
 def described(problem) -> str:
@@ -65,6 +80,34 @@ def described(problem) -> str:
     match = KEY_IN_MESSAGE.search(problem.message)
     field = FORM_FIELDS.get(re.sub(r"\.\d+", "", match.group(1))) if match else None
     return f"{text} *(formulaire : « {field} »)*" if field else text
+
+
+def propose(slug: str, text: str) -> None:
+    """« Proposer cette fiche »: the valid draft stored as a proposal (kb.proposals), once."""
+    st.subheader("Proposer cette fiche à l'équipe (sans git)")
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if st.session_state.get("kb_proposed") == digest:
+        st.success(st.session_state.get("kb_proposed_message", ""), icon=":material/check_circle:")
+        return
+    st.markdown(PROPOSE_INTRO)
+    email = st.text_input("Votre courriel (facultatif, pour recevoir la réponse)", key="p_email", max_chars=254)
+    st.caption(PRIVACY)
+    st.html(HONEYPOT_STYLE)
+    with st.container(key="kb-hp"):
+        honeypot = st.text_input("Site web (laissez ce champ vide)", key="p_site")
+    if not st.button("Proposer cette fiche", key="p_submit", icon=":material/send:"):
+        return
+    client = proposals.client_address(st.context.ip_address, st.context.headers)
+    try:
+        proposals.Store(engine.settings.proposals_path).submit(slug, text, email=email, client=client,
+                                                               honeypot=honeypot)
+    except proposals.ProposalError as exc:
+        st.error(components.md_escape(str(exc)))
+        return
+    reply = " et vous écrira à l'adresse donnée" if email.strip() else ""
+    st.session_state["kb_proposed"] = digest
+    st.session_state["kb_proposed_message"] = PROPOSED.format(slug=slug, reply=reply)
+    st.success(st.session_state["kb_proposed_message"], icon=":material/check_circle:")
 
 
 state.page_title("Contribuer")
@@ -219,6 +262,7 @@ if not errors:
         st.caption(FORGE_OPENS)
     elif forge_base:
         st.info(FORGE_TOO_LONG)
+    propose(slug, text)
     st.subheader("Proposer la fiche au dépôt")
     st.markdown(PR_STEPS.format(slug=slug))
     contributing = state.app_settings().root / "CONTRIBUTING.md"
