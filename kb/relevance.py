@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields
 
 @dataclass(frozen=True)
 class Cutoff:
-    cover_min: float = 0.5
+    cover_min: float = 0.4
     lexical_min: float = 0.6
     dense_min: float = 0.2
     dense_floor: float = 0.65

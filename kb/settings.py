@@ -44,7 +44,7 @@ class Settings:
     # the dense ranking joins a query's fusion when its best fiche is in the lexical top N (0: always)
     agreement_depth: int = 20
     # relevance decision (kb.relevance): which ranked fiches are counted as answering the query
-    cover_min: float = 0.5
+    cover_min: float = 0.4
     lexical_min: float = 0.6
     dense_min: float = 0.2
     dense_floor: float = 0.65
