@@ -26,11 +26,17 @@ MIN_CORRECTED = 6  # nor corrected: « roue » is one edit from « rue » and «
 class Speller:
     def __init__(self, texts):
         """``texts``: the bank's text to learn words from."""
-        spellings: dict[str, Counter] = {}
+        pairs: Counter = Counter()  # (folded, as written) → occurrences
         for text in texts:
-            for word in words(text):
-                if len(word) >= MIN_LENGTH and word.isalpha():
-                    spellings.setdefault(fold(word), Counter())[word] += 1
+            written = words(text)
+            folded = words(fold(text))  # the whole text folded once: fold works letter by letter
+            if len(folded) != len(written):  # a character that folds into two words (rare)
+                folded = [fold(word) for word in written]
+            pairs.update(zip(folded, written))
+        spellings: dict[str, Counter] = {}
+        for (plain, word), n in pairs.items():
+            if len(word) >= MIN_LENGTH and word.isalpha():
+                spellings.setdefault(plain, Counter())[word] += n
         self.frequency = {folded: sum(c.values()) for folded, c in spellings.items()}
         self.spelling = {folded: c.most_common(1)[0][0] for folded, c in spellings.items()}
         self.choices = list(self.spelling)
