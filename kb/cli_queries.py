@@ -33,6 +33,9 @@ def search(ctx: click.Context, query: str, limit: int, mode: str, sort: str, as_
         click.echo(f"Note : {results.note}", err=True)
     if results.recognised:
         click.echo(f"Filtre reconnu dans la recherche : population {results.recognised['text']}")
+    if results.place:
+        labels = ", ".join(f"{t['label']} (kb territoire {t['code']})" for t in results.place["territoires"][:5])
+        click.echo(f"Territoire reconnu dans la recherche, cherché sans son nom : {labels}")
     if results.corrected_from:
         click.echo(f"Résultats pour « {results.query} » (« {results.corrected_from} » contient des mots inconnus "
                    "de la banque).")

@@ -24,7 +24,7 @@ from kb.catalog import Catalog, CatalogError
 from kb.fiche import Fiche, Section
 from kb.filters import Filters
 from kb.fusion import agreeing_weight, rank_counted_first, weighted_rrf
-from kb.query_ranges import apply_range
+from kb.query_places import understood
 from kb.relevance import Cutoff
 from kb.search import Engine
 from kb.settings import Settings
@@ -234,8 +234,9 @@ def run(engine: Engine, queries: list[Query], mode: str, dense_weight: float | N
 def _ranked_and_counted(engine: Engine, text: str, mode: str, dense_weight: float | None):
     """The first K slugs as the reader's page lists them (counted fiches first) and the counted
     slugs, after what the search does to the query typed: a population range becomes a filter
-    (kb.query_ranges), a correction replaces a query that counts nothing (kb.spelling)."""
-    rest, filters, _ = apply_range(text, Filters())
+    (kb.query_ranges), a place named is taken out (kb.query_places), a correction replaces a
+    query that counts nothing (kb.spelling)."""
+    rest, filters, _, _ = understood(text, Filters())
     shown = engine.search(rest, filters, limit=0, mode=mode, dense_weight=dense_weight, recognise=False)
     ranking = engine.ranking(engine.parse_query(shown.query), mode, engine.fusion_weight(mode, dense_weight))
     allowed = None if filters.is_empty() else set(engine.catalog.ids(filters))

@@ -74,12 +74,15 @@ class Results:
     # a filter recognised in the query and applied (kb.query_ranges): {"populations": [slugs],
     # "text": "moins de 2 000 habitants"}; ``query`` is then the rest of the query. None otherwise
     recognised: dict | None = None
+    # a commune or EPCI named in the query (kb.query_places), taken out of the words searched:
+    # {"text": "Saint-Flour", "territoires": [{"code", "label"}, …]} (several: homonyms)
+    place: dict | None = None
 
     def to_dict(self) -> dict:
         """The results as JSON values (the output of ``kb search --json``)."""
         return {"query": self.query, "mode": self.mode, "total": self.total, "expansions": self.expansions,
                 "suggestion": self.suggestion, "corrected_from": self.corrected_from, "note": self.note,
-                "recognised": self.recognised,
+                "recognised": self.recognised, "place": self.place,
                 "hits": [h.to_dict() for h in self.hits], "others": [h.to_dict() for h in self.others],
                 "facets": self.facets}
 

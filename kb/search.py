@@ -42,7 +42,7 @@ from kb.filters import Filters
 from kb.fusion import weighted_rrf
 from kb.model import Fiche
 from kb.query import ParsedQuery, parse_query
-from kb.query_ranges import apply_range
+from kb.query_places import understood
 from kb.ranking import IndexMismatch, Ranker
 from kb.relevance import Cutoff
 from kb.results import Hit, Ranking, Results
@@ -184,17 +184,19 @@ class Engine:
         the correction's results (``corrected_from`` holds the query as typed).
 
         ``recognise``: a population range typed in the query (« moins de 2 000 habitants »,
-        kb.query_ranges) becomes a ``populations`` filter AND-ed with ``filters``, the rest of
-        the query is searched, and ``Results.recognised`` says what was recognised."""
+        kb.query_ranges) becomes a ``populations`` filter AND-ed with ``filters``, a place named
+        (« à Saint-Flour », kb.query_places) is taken out, the rest of the query is searched,
+        and ``Results.recognised`` and ``Results.place`` say what was recognised."""
         if mode not in MODES:
             raise ValueError(f"mode inconnu « {mode} » ({', '.join(MODES)})")
         filters = filters or Filters()
         if recognise:
-            rest, with_range, found = apply_range(query, filters)
-            if found is not None:
+            rest, with_range, found, place = understood(query, filters)
+            if found is not None or place is not None:
                 results = self.search(rest, with_range, limit, offset, mode, sort, dense_weight, correct,
                                       recognise=False)
-                results.recognised = found.to_dict()
+                results.recognised = found.to_dict() if found else None
+                results.place = place.to_dict() if place else None
                 return results
         weight = self.fusion_weight(mode, dense_weight)
         limit, offset = max(0, int(limit)), max(0, int(offset))
@@ -242,7 +244,7 @@ class Engine:
         from the query's cached ranking: no hit, snippet or spelling work. Facet counts and
         relaxations read it, so a page with k filters ranks its query once."""
         filters = filters or Filters()
-        query, filters, _ = apply_range(query, filters)
+        query, filters, _, _ = understood(query, filters)
         parsed = self.parse_query(query)
         if not parsed.text:
             with self._lock:

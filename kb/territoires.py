@@ -237,6 +237,19 @@ def complete(text: str, limit: int = 10) -> list[Completion]:
     return [_completion(r[3]) for r in ranked[:limit]]
 
 
+@functools.lru_cache(maxsize=1)
+def _by_name() -> dict[str, list[str]]:
+    names: dict[str, list[str]] = {}
+    for entry in _data().entries:
+        names.setdefault(entry.key, []).append(entry.code)
+    return names
+
+
+def named(text: str) -> list[Territory]:
+    """The communes and EPCI whose whole name is ``text`` (accents, case, hyphens ignored)."""
+    return [t for code in _by_name().get(_key(text), []) if (t := get(code)) is not None]
+
+
 def resolve(text: str, limit: int = 10) -> Territory | list[Completion]:
     """The territory ``text`` designates without doubt (a known code, a single match, or the
     only territory with exactly that name), else the completions to choose from (maybe none)."""

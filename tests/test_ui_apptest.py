@@ -177,6 +177,18 @@ def test_url_restores_the_search(app, bundled_engine):
     assert dates == sorted(dates, reverse=True)
 
 
+def test_a_place_named_in_the_query_leads_to_its_comparable_territories(app, bundled_engine):
+    at = app.run()
+    at.text_input(key="q").input("cybersécurité à Saint-Flour")
+    at.run()
+    no_exception(at)
+    assert any("Territoire reconnu dans votre recherche : « Saint-Flour »" in i.value for i in at.info)
+    links = [(e.proto.label, e.proto.page) for e in at.get("page_link")]
+    assert any(label.startswith("Saint-Flour") and "Cantal" in label and page == "territoire" for label, page in links)
+    expected = bundled_engine.search("cybersécurité", limit=10)
+    assert fiche_links(at) == [h.slug for h in expected.hits + expected.others]
+
+
 def test_a_range_typed_in_the_query_moves_into_the_population_filter(app, bundled_engine):
     at = app.run()
     at.text_input(key="q").input("cybersécurité moins de 3 500 habitants")

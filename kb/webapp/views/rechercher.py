@@ -196,6 +196,14 @@ elif results.suggestion:
         st.markdown("Vouliez-vous dire :")
         st.button(results.suggestion, on_click=use_suggestion, args=(results.suggestion,), type="tertiary",
                   key="use_suggestion")
+if results.place:  # a commune or EPCI named in the query (kb.query_places), not searched as words
+    places = results.place["territoires"]
+    st.info(f"Territoire reconnu dans votre recherche : « {components.md_escape(results.place['text'])} »"
+            + (" (plusieurs territoires portent ce nom)" if len(places) > 1 else "")
+            + ". Les fiches de territoires comparables sont dans « Mon territoire » :", icon=":material/location_city:")
+    for place in places[:5]:
+        st.page_link("views/territoire.py", label=components.md_escape(place["label"]), query_params={"code": place["code"]},
+                     icon=":material/location_city:")
 if results.expansions:
     st.caption("Recherche élargie à : " + ", ".join(results.expansions))
 if results.note:  # an index without vectors: words alone (kb.search.NO_VECTORS_NOTE)
