@@ -329,7 +329,17 @@ def search_kb(spec: dict, queries: list[str]) -> dict:
         return Engine.open(kb_settings(root, Path(spec["index"])))
 
     def search(engine, query):
-        return [hit.slug for hit in engine.search(query, limit=K, mode="hybrid").hits]
+        # what the application runs; scored in the page's order, as kb eval does: the counted
+        # fiches (the hits, often fewer than K since the relevance cut-off), then the rest of
+        # the query's ranking (cached by the search: one more catalog read)
+        results = engine.search(query, limit=K, mode="hybrid")
+        slugs = [hit.slug for hit in results.hits]
+        if len(slugs) < K:
+            ranking = engine.ranking(engine.parse_query(results.query), "hybrid", engine.fusion_weight("hybrid"))
+            rest = [d for d in ranking.order if d not in ranking.counted][:K - len(slugs)]
+            fiches = engine.catalog.fiches(rest)
+            slugs += [fiches[d]["slug"] for d in rest]
+        return slugs
 
     return measure(open_index, search, queries)
 
